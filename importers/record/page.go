@@ -1,0 +1,19 @@
+package record
+
+// Page is what an importer returns from one fetch: the records it produced,
+// the cursor to resume from once they are committed, and whether more pages
+// follow right away.
+//
+// The agent commits Records and Cursor in one transaction, so a crash either
+// keeps both or neither: the importer must produce a cursor that, given back,
+// fetches what comes after exactly these records (overlaps are harmless, as
+// the buffer drops unchanged records; gaps are not).
+type Page struct {
+	Records []Record
+	Cursor  []byte
+	More    bool
+	// Notes are findings for the operator that are not errors (an order
+	// without a location, a shift no outlet could be found for); the agent
+	// shows them in the import log.
+	Notes []string
+}

@@ -1,0 +1,58 @@
+package record
+
+import (
+	"errors"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Binding maps one TMAS location to a POS's own id for it, with the zone in
+// which its hours are counted. Importers receive the bindings of their source.
+type Binding struct {
+	LocationID string         // the TMAS location id, what records carry
+	SourceID   string         // the POS's id (a Shopify gid, a Vend outlet GUID or its last 8 characters)
+	Zone       *time.Location // the store's time zone
+	Active     bool
+}
+
+// Location is one of a POS's own locations or outlets, as `storeagent
+// locations SOURCE` lists them.
+type Location struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	TimeZone string `json:"time_zone,omitempty"`
+	Active   bool   `json:"active"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Finding is one result of a doctor check: what was checked, whether it is
+// fine, and if not, what to do.
+type Finding struct {
+	Check  string `json:"check"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// ErrFull is returned when the agent refuses new input because its buffer or
+// its disk is full. Nothing already accepted has been dropped; the input may be
+// offered again later. The FTP endpoint answers it with 452.
+var ErrFull = errors.New("the agent's buffer is full: new input is refused until headquarters catches up or disk space is freed")
+
+// RefusedError says a file was refused whole for its content. Report is the
+// path of the `<name>.errors.txt` written beside the refused file.
+type RefusedError struct {
+	Name   string
+	Lines  int // how many bad lines were found
+	Report string
+	Reason string // the first problem, for one-line messages
+}
+
+func (e *RefusedError) Error() string {
+	if e.Lines > 0 {
+		return "file " + e.Name + " refused: " + e.Reason + " (" + strconv.Itoa(e.Lines) + " bad lines, see " + filepath.Base(e.Report) + ")"
+	}
+	return "file " + e.Name + " refused: " + e.Reason
+}
+
