@@ -54,3 +54,22 @@ func TestRecordLine(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestUnits(t *testing.T) {
+	for in, want := range map[string]time.Duration{"48h": 48 * time.Hour, "7d": 168 * time.Hour, "90s": 90 * time.Second} {
+		var d Duration
+		if err := d.UnmarshalText([]byte(in)); err != nil || d.D() != want {
+			t.Errorf("%s: got %v %v, want %v", in, d, err, want)
+		}
+	}
+	for in, want := range map[string]Size{"2GB": 2e9, "50MB": 50e6, "512KiB": 512 << 10, "1048576": 1 << 20, "1.5 MiB": 3 << 19} {
+		var z Size
+		if err := z.UnmarshalText([]byte(in)); err != nil || z != want {
+			t.Errorf("%s: got %v %v, want %v", in, z, err, want)
+		}
+	}
+	var d Duration
+	if err := d.UnmarshalText([]byte("soon")); err == nil || err.Error() != `"soon" is not a duration (use 90s, 15m, 48h or 7d)` {
+		t.Errorf("got %v", err)
+	}
+}
