@@ -55,4 +55,3 @@ func (e *RefusedError) Error() string {
 	}
 	return "file " + e.Name + " refused: " + e.Reason
 }
-
