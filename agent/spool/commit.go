@@ -1,0 +1,259 @@
+package spool
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tmas/storeagent/importers/record"
+)
+
+// Change is what one Commit stores atomically: records to queue and state
+// values to set (a nil value deletes the name).
+type Change struct {
+	Records []record.Record
+	State   map[string][]byte
+}
+
+// Result counts what a Commit did.
+type Result struct {
+	Queued    int // records queued for headquarters (new keys or changed content)
+	Unchanged int // records whose content was already queued or delivered
+}
+
+// keyState is what the spool remembers per record key: its last revision, a
+// hash of its content, and what it added to the hourly totals.
+type keyState struct {
+	rev  int64
+	hash [16]byte
+	hour string // hourly bucket key, "" when it contributes nothing
+	net  string
+	txns int64
+	item int64
+}
+
+func (k keyState) encode() []byte {
+	var b bytes.Buffer
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(k.rev))
+	b.Write(n[:])
+	b.Write(k.hash[:])
+	writeString(&b, k.hour)
+	writeString(&b, k.net)
+	binary.BigEndian.PutUint64(n[:], uint64(k.txns))
+	b.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(k.item))
+	b.Write(n[:])
+	return b.Bytes()
+}
+
+func decodeKeyState(v []byte) (keyState, bool) {
+	var k keyState
+	if len(v) < 24 {
+		return k, false
+	}
+	k.rev = int64(binary.BigEndian.Uint64(v))
+	copy(k.hash[:], v[8:24])
+	v = v[24:]
+	var ok bool
+	if k.hour, v, ok = readString(v); !ok {
+		return k, false
+	}
+	if k.net, v, ok = readString(v); !ok {
+		return k, false
+	}
+	if len(v) < 16 {
+		return k, false
+	}
+	k.txns = int64(binary.BigEndian.Uint64(v))
+	k.item = int64(binary.BigEndian.Uint64(v[8:]))
+	return k, true
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	var n [2]byte
+	binary.BigEndian.PutUint16(n[:], uint16(len(s)))
+	b.Write(n[:])
+	b.WriteString(s)
+}
+
+func readString(v []byte) (string, []byte, bool) {
+	if len(v) < 2 {
+		return "", nil, false
+	}
+	n := int(binary.BigEndian.Uint16(v))
+	if len(v) < 2+n {
+		return "", nil, false
+	}
+	return string(v[2 : 2+n]), v[2+n:], true
+}
+
+// queue values: enqueue time (unix ns) | crc32c(line) | line
+func encodeQueueValue(at time.Time, line []byte) []byte {
+	v := make([]byte, 12+len(line))
+	binary.BigEndian.PutUint64(v, uint64(at.UnixNano()))
+	binary.BigEndian.PutUint32(v[8:], crc32.Checksum(line, crcTable))
+	copy(v[12:], line)
+	return v
+}
+
+func decodeQueueValue(v []byte) (time.Time, []byte, bool) {
+	if len(v) < 12 {
+		return time.Time{}, nil, false
+	}
+	line := v[12:]
+	if crc32.Checksum(line, crcTable) != binary.BigEndian.Uint32(v[8:]) {
+		return time.Time{}, nil, false
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v))), line, true
+}
+
+// hourKey buckets a transaction into its store-local hour, keeping the offset
+// so that the two 01:00 hours of a fall-back day stay apart.
+func hourKey(loc string, t time.Time) string {
+	return loc + "|" + t.Format("2006-01-02T15:00-07:00")
+}
+
+type pending struct {
+	rec  *record.Record
+	hash [16]byte
+}
+
+// Commit queues records and sets state in one fsynced transaction. A record
+// whose key was seen before with the same content is dropped (Unchanged);
+// otherwise it gets Rev = max(previous rev + 1, RevHint, 1) and an ObservedAt.
+// When the buffer is full, a change that queues records fails with
+// record.ErrFull and nothing is stored; state-only changes still go through.
+func (s *Spool) Commit(c Change) (Result, error) {
+	var res Result
+	now := s.opts.Now().UTC()
+	items := make([]pending, len(c.Records))
+	var estimate int64
+	for i := range c.Records {
+		r := &c.Records[i]
+		if err := r.Validate(); err != nil {
+			return res, fmt.Errorf("spool: refusing an invalid record: %w", err)
+		}
+		h, n, err := contentHash(r)
+		if err != nil {
+			return res, err
+		}
+		items[i] = pending{rec: r, hash: h}
+		estimate += int64(n)
+	}
+	var queuedBytes int64
+	err := s.update(func(tx *bolt.Tx) error {
+		queuedBytes = 0
+		res = Result{}
+		if len(items) > 0 && s.opts.MaxSize > 0 {
+			if err := s.checkRoom(tx, estimate); err != nil {
+				return err
+			}
+		}
+		keys, queue := tx.Bucket(bucketKeys), tx.Bucket(bucketQueue)
+		deltas := map[string]*hourDelta{}
+		for _, p := range items {
+			r := p.rec
+			kb := []byte(r.Key)
+			prev, seen := decodeKeyState(keys.Get(kb))
+			if seen && prev.hash == p.hash {
+				res.Unchanged++
+				continue
+			}
+			out := *r
+			out.Rev = max(prev.rev+1, r.RevHint, 1)
+			if out.ObservedAt.IsZero() {
+				out.ObservedAt = now
+			}
+			line, err := json.Marshal(&out)
+			if err != nil {
+				return fmt.Errorf("spool: encode record %s: %w", r.Key, err)
+			}
+			seq, err := queue.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := queue.Put(u64(seq), encodeQueueValue(now, line)); err != nil {
+				return err
+			}
+			queuedBytes += int64(len(line) + 12)
+			next := keyState{rev: out.Rev, hash: p.hash}
+			if seen && prev.hour != "" {
+				deltas[prev.hour] = deltas[prev.hour].sub(prev)
+			}
+			if t := out.Transaction; t != nil && t.Kind != record.KindVoid {
+				next.hour = hourKey(out.LocationID, t.OccurredAt)
+				next.net, next.txns, next.item = t.NetSales.String(), 1, t.Items
+				deltas[next.hour] = deltas[next.hour].add(next)
+			}
+			if err := keys.Put(kb, next.encode()); err != nil {
+				return err
+			}
+			res.Queued++
+		}
+		if err := applyHourly(tx.Bucket(bucketHourly), deltas); err != nil {
+			return err
+		}
+		st := tx.Bucket(bucketState)
+		for name, v := range c.State {
+			var err error
+			if v == nil {
+				err = st.Delete([]byte(name))
+			} else {
+				err = st.Put([]byte(name), v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.statsMu.Lock()
+	s.stats.queued += res.Queued
+	s.stats.queuedBytes += queuedBytes
+	s.statsMu.Unlock()
+	return res, nil
+}
+
+// checkRoom refuses a change when the live data plus the change (with room
+// for its index entries) would not fit under MaxSize.
+func (s *Spool) checkRoom(tx *bolt.Tx, estimate int64) error {
+	free := int64(tx.DB().Stats().FreePageN) * int64(tx.DB().Info().PageSize)
+	used := tx.Size() - free
+	if used+3*estimate > s.opts.MaxSize*9/10 {
+		return fmt.Errorf("%w (buffer uses %d of %d bytes)", record.ErrFull, used, s.opts.MaxSize)
+	}
+	return nil
+}
+
+func contentHash(r *record.Record) ([16]byte, int, error) {
+	c := *r
+	c.Rev, c.ObservedAt = 0, time.Time{}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return [16]byte{}, 0, fmt.Errorf("spool: encode record %s: %w", r.Key, err)
+	}
+	sum := sha256.Sum256(b)
+	var h [16]byte
+	copy(h[:], sum[:16])
+	return h, len(b) + 64, nil
+}
+
+// Full reports whether new input would be refused right now.
+func (s *Spool) Full() bool {
+	if s.opts.MaxSize <= 0 {
+		return false
+	}
+	err := s.view(func(tx *bolt.Tx) error { return s.checkRoom(tx, 64<<10) })
+	return errors.Is(err, record.ErrFull)
+}
