@@ -2,9 +2,7 @@ package spool
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -122,8 +120,8 @@ func hourKey(loc string, t time.Time) string {
 }
 
 type pending struct {
-	rec  *record.Record
-	hash [16]byte
+	rec *record.Record
+	enc encoded
 }
 
 // Commit queues records and sets state in one fsynced transaction. A record
@@ -141,12 +139,12 @@ func (s *Spool) Commit(c Change) (Result, error) {
 		if err := r.Validate(); err != nil {
 			return res, fmt.Errorf("spool: refusing an invalid record: %w", err)
 		}
-		h, n, err := contentHash(r)
+		enc, err := encodeBody(r)
 		if err != nil {
 			return res, err
 		}
-		items[i] = pending{rec: r, hash: h}
-		estimate += int64(n)
+		items[i] = pending{rec: r, enc: enc}
+		estimate += int64(len(enc.body) + 200)
 	}
 	var queuedBytes int64
 	err := s.update(func(tx *bolt.Tx) error {
@@ -158,12 +156,15 @@ func (s *Spool) Commit(c Change) (Result, error) {
 			}
 		}
 		keys, queue := tx.Bucket(bucketKeys), tx.Bucket(bucketQueue)
+		// Queue keys only ever grow: fill pages completely instead of
+		// splitting them in half, which halves the pages each commit writes.
+		queue.FillPercent = 1.0
 		deltas := map[string]*hourDelta{}
 		for _, p := range items {
 			r := p.rec
 			kb := []byte(r.Key)
 			prev, seen := decodeKeyState(keys.Get(kb))
-			if seen && prev.hash == p.hash {
+			if seen && prev.hash == p.enc.hash {
 				res.Unchanged++
 				continue
 			}
@@ -172,10 +173,7 @@ func (s *Spool) Commit(c Change) (Result, error) {
 			if out.ObservedAt.IsZero() {
 				out.ObservedAt = now
 			}
-			line, err := json.Marshal(&out)
-			if err != nil {
-				return fmt.Errorf("spool: encode record %s: %w", r.Key, err)
-			}
+			line := appendLine(make([]byte, 0, len(p.enc.body)+256), &out, p.enc.body)
 			seq, err := queue.NextSequence()
 			if err != nil {
 				return err
@@ -184,14 +182,14 @@ func (s *Spool) Commit(c Change) (Result, error) {
 				return err
 			}
 			queuedBytes += int64(len(line) + 12)
-			next := keyState{rev: out.Rev, hash: p.hash}
+			next := keyState{rev: out.Rev, hash: p.enc.hash}
 			if seen && prev.hour != "" {
 				deltas[prev.hour] = deltas[prev.hour].sub(prev)
 			}
 			if t := out.Transaction; t != nil && t.Kind != record.KindVoid {
 				next.hour = hourKey(out.LocationID, t.OccurredAt)
 				next.net, next.txns, next.item = t.NetSales.String(), 1, t.Items
-				deltas[next.hour] = deltas[next.hour].add(next)
+				deltas[next.hour] = deltas[next.hour].add(next, t.NetSales.Decimal())
 			}
 			if err := keys.Put(kb, next.encode()); err != nil {
 				return err
@@ -234,19 +232,6 @@ func (s *Spool) checkRoom(tx *bolt.Tx, estimate int64) error {
 		return fmt.Errorf("%w (buffer uses %d of %d bytes)", record.ErrFull, used, s.opts.MaxSize)
 	}
 	return nil
-}
-
-func contentHash(r *record.Record) ([16]byte, int, error) {
-	c := *r
-	c.Rev, c.ObservedAt = 0, time.Time{}
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return [16]byte{}, 0, fmt.Errorf("spool: encode record %s: %w", r.Key, err)
-	}
-	sum := sha256.Sum256(b)
-	var h [16]byte
-	copy(h[:], sum[:16])
-	return h, len(b) + 64, nil
 }
 
 // Full reports whether new input would be refused right now.

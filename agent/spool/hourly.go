@@ -28,22 +28,27 @@ type hourDelta struct {
 	items int64
 }
 
-func (d *hourDelta) add(k keyState) *hourDelta { return d.apply(k, 1) }
-func (d *hourDelta) sub(k keyState) *hourDelta { return d.apply(k, -1) }
-
-func (d *hourDelta) apply(k keyState, sign int64) *hourDelta {
+// add counts a new contribution whose net amount is known as a decimal.
+func (d *hourDelta) add(k keyState, net decimal.Decimal) *hourDelta {
 	if d == nil {
 		d = &hourDelta{}
 	}
-	n, err := decimal.NewFromString(k.net)
-	if err == nil {
-		if sign < 0 {
-			n = n.Neg()
-		}
-		d.net = d.net.Add(n)
+	d.net = d.net.Add(net)
+	d.txns += k.txns
+	d.items += k.item
+	return d
+}
+
+// sub removes an earlier contribution, as the key state stored it.
+func (d *hourDelta) sub(k keyState) *hourDelta {
+	if d == nil {
+		d = &hourDelta{}
 	}
-	d.txns += sign * k.txns
-	d.items += sign * k.item
+	if n, err := decimal.NewFromString(k.net); err == nil {
+		d.net = d.net.Sub(n)
+	}
+	d.txns -= k.txns
+	d.items -= k.item
 	return d
 }
 

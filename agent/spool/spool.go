@@ -138,7 +138,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 
 func (s *Spool) boltOptions() *bolt.Options {
 	o := &bolt.Options{
-		Timeout:        s.opts.LockTimeout,
+		Timeout: s.opts.LockTimeout,
 		// The freelist stays synced: without it bbolt rebuilds it at open by
 		// walking every page in a goroutine whose panic on a damaged page
 		// cannot be recovered, and a damaged file would crash-loop the agent.

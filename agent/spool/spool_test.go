@@ -459,7 +459,7 @@ func TestModel(t *testing.T) {
 	s := open(t, path, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	content := map[string]string{} // key -> latest net
-	var expect []line               // what must be delivered, in order
+	var expect []line              // what must be delivered, in order
 	var delivered []line
 	revs := map[string]int64{}
 	sent := map[string]int{} // batch id -> number of lines when first seen
@@ -517,5 +517,26 @@ func TestModel(t *testing.T) {
 	}
 	if diff := cmp.Diff(expect, delivered); diff != "" {
 		t.Errorf("delivered (-want +got):\n%s", diff)
+	}
+}
+
+func TestLineMatchesJSONMarshal(t *testing.T) {
+	out := time.Date(2026, 11, 20, 17, 4, 0, 0, toronto)
+	recs := []record.Record{
+		sale("shopify:acme:order:1", t0, "12.5", 3),
+		{Type: record.TypeShift, Key: `csv:0421:E"017<&>:2026`, Source: "csv", LocationID: "0421", Rev: 3, ObservedAt: t0.Add(123456789),
+			Shift: &record.Shift{EmployeeID: "E017", EmployeeName: "Hélène Dubé", ClockIn: t0.In(toronto), ClockOut: &out, Hours: record.MustMoney("7.6")}},
+	}
+	recs[0].Rev, recs[0].ObservedAt = 12, t0
+	recs[0].Lines = []record.Line{{SKU: "A-1", Qty: 2, Net: record.MustMoney("3")}}
+	for _, r := range recs {
+		enc, err := encodeBody(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(&r)
+		if got := appendLine(nil, &r, enc.body); string(got) != string(want) {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package record
 
 import (
+	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -57,14 +59,45 @@ func (m Money) Equal(o Money) bool { return m.d.Equal(o.d) }
 func (m Money) Round2() Money { return Money{m.d.Round(2)} }
 
 // String renders the amount with at least two decimal places.
-func (m Money) String() string {
-	places := max(-m.d.Exponent(), 2)
-	return m.d.StringFixed(places)
+func (m Money) String() string { return string(m.appendTo(nil)) }
+
+// appendTo formats the amount. Amounts whose coefficient fits in an int64
+// (all real ones) are formatted by hand: this runs for every money field of
+// every record the agent stores.
+func (m Money) appendTo(dst []byte) []byte {
+	exp := m.d.Exponent()
+	if exp > 0 || exp < -18 || !m.d.Coefficient().IsInt64() {
+		return append(dst, m.d.StringFixed(max(-exp, 2))...)
+	}
+	c := m.d.CoefficientInt64()
+	if c < 0 {
+		dst = append(dst, '-')
+		c = -c
+	}
+	places := int(-exp)
+	var buf [24]byte
+	digits := strconv.AppendInt(buf[:0], c, 10)
+	if len(digits) <= places { // 0.0x: pad with leading zeros
+		dst = append(dst, '0')
+		digits = append(bytes.Repeat([]byte{'0'}, places-len(digits)), digits...)
+	} else {
+		dst = append(dst, digits[:len(digits)-places]...)
+		digits = digits[len(digits)-places:]
+	}
+	dst = append(dst, '.')
+	dst = append(dst, digits...)
+	for range 2 - places {
+		dst = append(dst, '0')
+	}
+	return dst
 }
 
 // MarshalJSON writes the amount as a JSON string.
 func (m Money) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + m.String() + `"`), nil
+	b := make([]byte, 0, 24)
+	b = append(b, '"')
+	b = m.appendTo(b)
+	return append(b, '"'), nil
 }
 
 // UnmarshalJSON accepts a JSON string or, for POS payloads that use them, a

@@ -73,3 +73,15 @@ func TestUnits(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestMoneyString(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0.00", "-0": "0.00", "5": "5.00", "-3": "-3.00", "12.5": "12.50", "0.05": "0.05", "-0.05": "-0.05",
+		"0.001": "0.001", "-0.0100000000": "-0.0100000000", "1e3": "1000.00", "123456789.123": "123456789.123",
+		"0.50": "0.50", "99999999999999999999.5": "99999999999999999999.50",
+	} {
+		if got := MustMoney(in).String(); got != want {
+			t.Errorf("%s: got %s, want %s", in, got, want)
+		}
+	}
+}
