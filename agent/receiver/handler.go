@@ -1,0 +1,333 @@
+package receiver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Handler returns the HTTP handler: the upstream API, and the admin
+// endpoints when Config.Admin is set.
+func (r *Receiver) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/batches", r.handleBatch)
+	mux.HandleFunc("GET /v1/ping", r.handlePing)
+	if r.cfg.Admin {
+		mux.HandleFunc("GET /_admin/faults", r.handleGetFaults)
+		mux.HandleFunc("POST /_admin/faults", r.handleSetFaults)
+		mux.HandleFunc("GET /_admin/records", r.handleRecords)
+		mux.HandleFunc("GET /_admin/stats", r.handleStats)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		mux.ServeHTTP(sw, req)
+		if sw.status != 0 && strings.HasPrefix(req.URL.Path, "/v1/") {
+			r.count(sw.status)
+		}
+	})
+}
+
+// statusWriter records the status answered, for Stats.Responses.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Hijack.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// idemOK reports whether s is a valid Idempotency-Key: 1-128 of [A-Za-z0-9._:-].
+func idemOK(s string) bool {
+	if len(s) < 1 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// maxAgentID bounds X-Agent-Id, which is part of a store key.
+const maxAgentID = 256
+
+func agentOK(s string) bool {
+	if s == "" || len(s) > maxAgentID || !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// authorized checks the bearer token against every configured token in
+// constant time.
+func (r *Receiver) authorized(req *http.Request) bool {
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	match := 0
+	for _, want := range r.tokens {
+		match |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return match == 1
+}
+
+// preamble applies the delay and revoked faults and checks the token. It
+// answers and returns false when the request must go no further.
+func (r *Receiver) preamble(w http.ResponseWriter, req *http.Request) bool {
+	f := r.Faults()
+	if d := f.Delay.D(); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			writeError(w, http.StatusServiceUnavailable, "headquarters is shutting down")
+			return false
+		case <-r.done:
+			writeError(w, http.StatusServiceUnavailable, "headquarters is shutting down")
+			return false
+		}
+	}
+	if f.Revoked || !r.authorized(req) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tmas"`)
+		writeError(w, http.StatusUnauthorized, "the token is missing, wrong or revoked")
+		return false
+	}
+	return true
+}
+
+func (r *Receiver) handlePing(w http.ResponseWriter, req *http.Request) {
+	if !r.preamble(w, req) {
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *Receiver) handleBatch(w http.ResponseWriter, req *http.Request) {
+	if !r.preamble(w, req) {
+		return
+	}
+	if status, retryAfter := r.takeStatus(); status != 0 {
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		writeError(w, status, "injected fault: "+http.StatusText(status))
+		return
+	}
+	agent, idem := req.Header.Get("X-Agent-Id"), req.Header.Get("Idempotency-Key")
+	if msg := checkHeaders(req.Header); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if req.ContentLength > r.cfg.MaxBytes && !isGzip(req.Header) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", r.cfg.MaxBytes))
+		return
+	}
+	body, status, msg := r.readBody(w, req)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	lines, msg := splitLines(body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	out := r.submit(agent, idem, lines)
+	log := r.log.With("agent", agent, "batch", idem, "lines", len(lines), "status", out.status)
+	switch out.status {
+	case http.StatusOK:
+		log.Info("batch", "accepted", out.accepted, "duplicates", out.duplicates, "replay", out.replay)
+		if r.takeReset() {
+			r.reset(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"accepted": out.accepted, "duplicates": out.duplicates})
+	case http.StatusUnprocessableEntity:
+		log.Info("batch refused", "rejected", len(out.rejected))
+		writeJSON(w, out.status, map[string][]rejection{"rejected": out.rejected})
+	default:
+		log.Info("batch refused", "error", out.err)
+		writeError(w, out.status, out.err)
+	}
+}
+
+// reset drops the connection without an answer: a TCP reset when possible.
+func (r *Receiver) reset(w http.ResponseWriter) {
+	r.mu.Lock()
+	r.resets++
+	r.mu.Unlock()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// HTTP/2 and other writers that cannot be hijacked: abort the response.
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+func checkHeaders(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct == "" {
+		return "Content-Type is missing: want application/x-ndjson"
+	} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-ndjson" {
+		return fmt.Sprintf("Content-Type %q is not application/x-ndjson", ct)
+	}
+	switch ce := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); ce {
+	case "", "identity", "gzip":
+	default:
+		return fmt.Sprintf("Content-Encoding %q is not gzip or identity", h.Get("Content-Encoding"))
+	}
+	if ik := h.Get("Idempotency-Key"); !idemOK(ik) {
+		if ik == "" {
+			return "Idempotency-Key is missing"
+		}
+		return "Idempotency-Key must be 1-128 characters of [A-Za-z0-9._:-]"
+	}
+	if a := h.Get("X-Agent-Id"); !agentOK(a) {
+		if a == "" {
+			return "X-Agent-Id is missing"
+		}
+		return fmt.Sprintf("X-Agent-Id must be 1-%d printable characters", maxAgentID)
+	}
+	return ""
+}
+
+func isGzip(h http.Header) bool {
+	return strings.EqualFold(strings.TrimSpace(h.Get("Content-Encoding")), "gzip")
+}
+
+// readBody reads and decompresses the body within MaxBytes. A non-zero status
+// is the answer to give.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int, string) {
+	tooLarge := fmt.Sprintf("the body is larger than %d bytes", r.cfg.MaxBytes)
+	// The compressed body is bounded too, against gzip streams of empty members.
+	var src io.Reader = http.MaxBytesReader(w, req.Body, 2*r.cfg.MaxBytes+1<<20)
+	gz := isGzip(req.Header)
+	if gz {
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, readStatus(err), "the body is not valid gzip"
+		}
+		defer zr.Close()
+		src = zr
+	}
+	body, err := io.ReadAll(io.LimitReader(src, r.cfg.MaxBytes+1))
+	switch {
+	case err != nil && readStatus(err) == http.StatusRequestEntityTooLarge:
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	case err != nil && gz:
+		return nil, http.StatusBadRequest, "the body is not valid gzip"
+	case err != nil:
+		return nil, http.StatusBadRequest, "the body could not be read"
+	case int64(len(body)) > r.cfg.MaxBytes:
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	case !utf8.Valid(body):
+		return nil, http.StatusBadRequest, "the body is not UTF-8"
+	}
+	return body, 0, ""
+}
+
+func readStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// splitLines cuts an NDJSON body into lines, accepting CRLF and one final
+// newline. Empty lines elsewhere, or no line at all, are not NDJSON.
+func splitLines(body []byte) ([][]byte, string) {
+	body = bytes.TrimSuffix(body, []byte("\n"))
+	if len(body) == 0 {
+		return nil, "the body holds no records"
+	}
+	lines := bytes.Split(body, []byte("\n"))
+	for i, l := range lines {
+		l = bytes.TrimSuffix(l, []byte("\r"))
+		if len(bytes.TrimSpace(l)) == 0 {
+			return nil, fmt.Sprintf("line %d is empty", i+1)
+		}
+		lines[i] = l
+	}
+	return lines, ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (r *Receiver) handleGetFaults(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, r.Faults())
+}
+
+func (r *Receiver) handleSetFaults(w http.ResponseWriter, req *http.Request) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	var f Faults
+	if err := dec.Decode(&f); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("faults: %v", err))
+		return
+	}
+	if err := r.SetFaults(f); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, r.Faults())
+}
+
+func (r *Receiver) handleRecords(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, r.Records())
+}
+
+func (r *Receiver) handleStats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, r.Stats())
+}
