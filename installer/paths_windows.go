@@ -1,0 +1,27 @@
+package installer
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// DefaultPaths are the Windows locations under %ProgramData%\StoreAgent:
+// config.yaml, data\ and logs\, and the running storeagent.exe.
+func DefaultPaths() Paths {
+	base := filepath.Join(programData(os.Getenv), "StoreAgent")
+	return Paths{
+		Executable: defaultExecutable(os.Executable, filepath.Join(base, "storeagent.exe")),
+		ConfigFile: filepath.Join(base, "config.yaml"),
+		DataDir:    filepath.Join(base, "data"),
+		LogDir:     filepath.Join(base, "logs"),
+	}
+}
+
+// programData is %ProgramData%, C:\ProgramData when the variable is missing
+// (as it can be for a process started with an empty environment).
+func programData(getenv func(string) string) string {
+	if v := getenv("ProgramData"); v != "" {
+		return v
+	}
+	return `C:\ProgramData`
+}
