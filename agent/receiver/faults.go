@@ -24,7 +24,10 @@ type Faults struct {
 	// RetryAfter goes with a 429 or 503: seconds ("120") or an HTTP date
 	// ("Wed, 21 Oct 2026 07:28:00 GMT").
 	RetryAfter string `json:"retry_after,omitempty"`
-	// Delay is waited before answering every /v1/ request ("2s", "1m").
+	// Delay is waited before answering every /v1/ request ("2s", "1m"),
+	// after the request's work is done: a batch is stored before the delay,
+	// so an agent that stops waiting has to resend it. The wait ends early
+	// when the client goes away or the Receiver is closed.
 	Delay record.Duration `json:"delay,omitempty"`
 	// ResetAfterStore makes the next n batches that would be answered 200
 	// (stored, or replayed) end with the connection reset and no answer,

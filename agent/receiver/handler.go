@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -30,36 +32,75 @@ func (r *Receiver) Handler() http.Handler {
 		mux.HandleFunc("GET /_admin/stats", r.handleStats)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		mux.ServeHTTP(sw, req)
-		if sw.status != 0 && strings.HasPrefix(req.URL.Path, "/v1/") {
-			r.count(sw.status)
+		if !strings.HasPrefix(req.URL.Path, "/v1/") {
+			mux.ServeHTTP(w, req)
+			return
 		}
+		// The answer is held back so that an injected delay comes after
+		// the work: a slow headquarters has already stored the batch when
+		// the agent gives up waiting.
+		delay := r.Faults().Delay.D()
+		bw := &heldWriter{w: w, header: http.Header{}}
+		mux.ServeHTTP(bw, req)
+		if bw.hijacked {
+			return
+		}
+		if bw.status == 0 {
+			bw.status = http.StatusOK
+		}
+		r.count(bw.status)
+		if delay > 0 {
+			r.sleep(req, delay)
+		}
+		maps.Copy(w.Header(), bw.header)
+		w.WriteHeader(bw.status)
+		_, _ = w.Write(bw.body.Bytes())
 	})
 }
 
-// statusWriter records the status answered, for Stats.Responses.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// sleep waits d, or less when the client goes away or the receiver closes.
+func (r *Receiver) sleep(req *http.Request, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-req.Context().Done():
+	case <-r.done:
 	}
-	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// heldWriter holds an answer until it is written out after any delay.
+type heldWriter struct {
+	w        http.ResponseWriter
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	hijacked bool
+}
+
+func (h *heldWriter) Header() http.Header { return h.header }
+
+func (h *heldWriter) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
 	}
-	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach Hijack.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (h *heldWriter) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(b)
+}
+
+// Hijack hands over the connection, for the reset fault.
+func (h *heldWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(h.w).Hijack()
+	if err == nil {
+		h.hijacked = true
+	}
+	return c, rw, err
+}
 
 // idemOK reports whether s is a valid Idempotency-Key: 1-128 of [A-Za-z0-9._:-].
 func idemOK(s string) bool {
@@ -107,24 +148,10 @@ func (r *Receiver) authorized(req *http.Request) bool {
 	return match == 1
 }
 
-// preamble applies the delay and revoked faults and checks the token. It
-// answers and returns false when the request must go no further.
+// preamble applies the revoked fault and checks the token. It answers and
+// returns false when the request must go no further.
 func (r *Receiver) preamble(w http.ResponseWriter, req *http.Request) bool {
-	f := r.Faults()
-	if d := f.Delay.D(); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-req.Context().Done():
-			writeError(w, http.StatusServiceUnavailable, "headquarters is shutting down")
-			return false
-		case <-r.done:
-			writeError(w, http.StatusServiceUnavailable, "headquarters is shutting down")
-			return false
-		}
-	}
-	if f.Revoked || !r.authorized(req) {
+	if r.Faults().Revoked || !r.authorized(req) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tmas"`)
 		writeError(w, http.StatusUnauthorized, "the token is missing, wrong or revoked")
 		return false
@@ -144,6 +171,7 @@ func (r *Receiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if status, retryAfter := r.takeStatus(); status != 0 {
+		r.log.Info("injected fault", "status", status, "retry_after", retryAfter)
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}

@@ -3,6 +3,7 @@ package receiver
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -73,7 +74,7 @@ func del(field string) func(map[string]any) {
 }
 
 // ndjson renders lines: maps are marshalled, strings are taken as they are.
-func ndjson(t *testing.T, lines ...any) []byte {
+func ndjson(t testing.TB, lines ...any) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	for _, l := range lines {
@@ -92,7 +93,7 @@ func ndjson(t *testing.T, lines ...any) []byte {
 	return b.Bytes()
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	w := gzip.NewWriter(&out)
@@ -130,8 +131,11 @@ func send(t *testing.T, c *http.Client, url string, b batch) answer {
 }
 
 func trySend(c *http.Client, url string, b batch) (answer, error) {
-	body := b.body
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/batches", bytes.NewReader(body))
+	return trySendCtx(context.Background(), c, url, b)
+}
+
+func trySendCtx(ctx context.Context, c *http.Client, url string, b batch) (answer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/batches", bytes.NewReader(b.body))
 	if err != nil {
 		return answer{}, err
 	}

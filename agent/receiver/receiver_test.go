@@ -312,8 +312,8 @@ func TestRevOrdering(t *testing.T) {
 		answer string
 	}{
 		{[]any{txn("a", 2), shift("s", 1)}, `{"accepted":2,"duplicates":0}`},
-		{[]any{txn("a", 1, set("receipt", "#old"))}, `{"accepted":0,"duplicates":1}`},     // lower: ignored
-		{[]any{txn("a", 2, set("receipt", "#same"))}, `{"accepted":0,"duplicates":1}`},    // equal: ignored, redelivered
+		{[]any{txn("a", 1, set("receipt", "#old"))}, `{"accepted":0,"duplicates":1}`},              // lower: ignored
+		{[]any{txn("a", 2, set("receipt", "#same"))}, `{"accepted":0,"duplicates":1}`},             // equal: ignored, redelivered
 		{[]any{txn("a", 3, set("receipt", "#new")), txn("a", 3)}, `{"accepted":1,"duplicates":1}`}, // higher replaces, then equal in the same batch
 		{[]any{shift("s", 5), shift("s", 4), shift("s", 6)}, `{"accepted":2,"duplicates":1}`},
 		{[]any{txn("a", 3), shift("s", 6), txn("b", 1)}, `{"accepted":1,"duplicates":2}`}, // a@3 and s@6 redelivered

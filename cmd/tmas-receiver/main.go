@@ -1,11 +1,3 @@
-// Command tmas-receiver runs the reference TMAS headquarters receiver (package
-// agent/receiver) as a process, for end-to-end tests and manual trials:
-//
-//	tmas-receiver --listen 127.0.0.1:0 --token-file token.txt --admin
-//
-// It prints "listening on http://ADDR" on stdout once it accepts connections
-// and stops gracefully on SIGINT or SIGTERM. Exit status: 0 after a clean
-// stop, 1 on a failure, 2 on bad usage.
 package main
 
 import (
