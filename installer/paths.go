@@ -92,3 +92,13 @@ func defaultExecutable(executable func() (string, error), fallback string) strin
 	}
 	return exe
 }
+
+// programData is %ProgramData% (the Windows default paths live under it),
+// C:\ProgramData when the variable is missing, as it can be for a process
+// started with an empty environment.
+func programData(getenv func(string) string) string {
+	if v := getenv("ProgramData"); v != "" {
+		return v
+	}
+	return `C:\ProgramData`
+}

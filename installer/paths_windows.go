@@ -16,12 +16,3 @@ func DefaultPaths() Paths {
 		LogDir:     filepath.Join(base, "logs"),
 	}
 }
-
-// programData is %ProgramData%, C:\ProgramData when the variable is missing
-// (as it can be for a process started with an empty environment).
-func programData(getenv func(string) string) string {
-	if v := getenv("ProgramData"); v != "" {
-		return v
-	}
-	return `C:\ProgramData`
-}

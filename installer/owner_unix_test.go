@@ -1,0 +1,16 @@
+//go:build !windows
+
+package installer
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+func owner(fi fs.FileInfo) (uid, gid uint32, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false
+	}
+	return st.Uid, st.Gid, true
+}
