@@ -1,0 +1,281 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/importers/record"
+)
+
+// Importer is what the agent needs of a POS source: one page per call, from
+// a cursor the agent keeps and commits with the page's records.
+type Importer interface {
+	Fetch(ctx context.Context, cursor []byte) (record.Page, error)
+}
+
+// Backfiller is an importer that can re-read a past window.
+type Backfiller interface {
+	BackfillCursor(since, until time.Time) ([]byte, error)
+}
+
+// Source is a configured POS source with its schedule.
+type Source struct {
+	Name     string
+	Importer Importer
+	Schedule string        // cron expression
+	Spread   time.Duration // per-agent random offset range
+}
+
+// SourceStatus is what status shows of a source.
+type SourceStatus struct {
+	Name          string    `json:"name"`
+	State         string    `json:"state"` // ok, running, error, paused, never
+	LastRun       time.Time `json:"last_run,omitzero"`
+	LastSuccess   time.Time `json:"last_success,omitzero"`
+	NextRun       time.Time `json:"next_run,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	RecordsToday  int       `json:"records_today"`
+	LastRunPages  int       `json:"last_run_pages"`
+	LastRunQueued int       `json:"last_run_queued"`
+	Schedule      string    `json:"schedule,omitempty"`
+	Offset        string    `json:"offset,omitempty"`
+	Backfill      *Progress `json:"backfill,omitempty"`
+	Failures      int       `json:"consecutive_failures"`
+}
+
+// Progress of a running backfill or sync.
+type Progress struct {
+	Pages   int       `json:"pages"`
+	Records int       `json:"records"`
+	Queued  int       `json:"queued"`
+	Since   time.Time `json:"since,omitzero"`
+	Until   time.Time `json:"until,omitzero"`
+	Done    bool      `json:"done"`
+	Error   string    `json:"error,omitempty"`
+}
+
+type sourceRunner struct {
+	src    Source
+	sched  cron.Schedule
+	offset time.Duration
+	mu     sync.Mutex // one run at a time
+	kick   chan chan error
+}
+
+func cursorName(source string) string   { return "cursor:" + source }
+func backfillName(source string) string { return "backfill:" + source }
+
+// offsetFor spreads agents over the spread window, stably per agent and source.
+func offsetFor(agentID, source string, spread time.Duration) time.Duration {
+	if spread <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(agentID + "/" + source))
+	return time.Duration(h.Sum64() % uint64(spread))
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule checks a cron expression ("2 * * * *", "@hourly").
+func ParseSchedule(expr string) (cron.Schedule, error) {
+	s, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+	}
+	return s, nil
+}
+
+// nextRun is the schedule's next time after now, shifted by the offset.
+func (r *sourceRunner) nextRun(now time.Time) time.Time {
+	return r.sched.Next(now.Add(-r.offset)).Add(r.offset)
+}
+
+// runSource runs a source at start-up (the cursor makes it catch up the
+// whole gap since the last run), then on its schedule and on request.
+func (a *Agent) runSource(ctx context.Context, r *sourceRunner) error {
+	next := a.now()
+	if a.opts.NoStartupSync {
+		next = r.nextRun(a.now())
+	}
+	for {
+		a.setSource(r.src.Name, func(s *SourceStatus) { s.NextRun = next })
+		wait := time.Until(next)
+		t := time.NewTimer(max(wait, 0))
+		var reply chan error
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case reply = <-r.kick:
+			t.Stop()
+		case <-t.C:
+		}
+		err := a.syncSource(ctx, r)
+		if reply != nil {
+			reply <- err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		next = r.nextRun(a.now())
+		if err != nil && !errors.Is(err, record.ErrFull) {
+			// A failed run is retried sooner than the next hour, with back-off.
+			fails := a.sourceStatus(r.src.Name).Failures
+			retry := min(time.Minute<<min(fails-1, 6), 30*time.Minute)
+			if n := a.now().Add(retry); n.Before(next) {
+				next = n
+			}
+		}
+		if errors.Is(err, record.ErrFull) {
+			next = a.now().Add(time.Minute)
+		}
+	}
+}
+
+// SyncNow asks a source to run now and waits for the run to finish.
+func (a *Agent) SyncNow(ctx context.Context, name string) error {
+	r, ok := a.runners[name]
+	if !ok {
+		return fmt.Errorf("no source %q is configured", name)
+	}
+	reply := make(chan error, 1)
+	select {
+	case r.kick <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// syncSource fetches pages until the importer says there are no more,
+// committing each page's records with its cursor.
+func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := r.src.Name
+	start := a.now()
+	a.setSource(name, func(s *SourceStatus) { s.State, s.LastRun = "running", start })
+	p, err := a.pump(ctx, name, r.src.Importer, cursorName(name), nil, nil)
+	if ctx.Err() != nil {
+		a.setSource(name, func(s *SourceStatus) { s.State = "interrupted" })
+		return ctx.Err()
+	}
+	a.setSource(name, func(s *SourceStatus) {
+		s.LastRunPages, s.LastRunQueued = p.Pages, p.Queued
+		switch {
+		case errors.Is(err, record.ErrFull):
+			s.State, s.LastError, s.LastErrorAt = "paused", "polling paused: "+err.Error(), a.now()
+		case err != nil:
+			s.State, s.LastError, s.LastErrorAt = "error", err.Error(), a.now()
+			s.Failures++
+		default:
+			s.State, s.LastSuccess, s.LastError, s.Failures = "ok", a.now(), "", 0
+		}
+	})
+	if err != nil {
+		a.importLog(name, "error", err.Error())
+		a.log.Error("source run failed", "source", name, "err", err)
+	} else {
+		a.importLog(name, "ok", fmt.Sprintf("%d pages, %d records queued", p.Pages, p.Queued))
+		a.log.Info("source run done", "source", name, "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
+	}
+	return err
+}
+
+// pump is the one loop that moves an importer's pages into the spool, under
+// the state name that holds its cursor. first, when set, is the cursor to
+// start from if none is stored (a backfill window).
+func (a *Agent) pump(ctx context.Context, source string, imp Importer, state string, first []byte, progress func(Progress)) (Progress, error) {
+	var p Progress
+	cursor, err := a.spool.State(state)
+	if err != nil {
+		return p, err
+	}
+	if cursor == nil {
+		cursor = first
+	}
+	for {
+		if a.spool.Full() {
+			return p, record.ErrFull
+		}
+		page, err := imp.Fetch(ctx, cursor)
+		if err != nil {
+			return p, err
+		}
+		res, err := a.spool.Commit(spool.Change{Records: page.Records, State: map[string][]byte{state: page.Cursor}})
+		if err != nil {
+			return p, err
+		}
+		for _, n := range page.Notes {
+			a.importLog(source, "note", n)
+		}
+		cursor = page.Cursor
+		p.Pages++
+		p.Records += len(page.Records)
+		p.Queued += res.Queued
+		a.countImported(source, res.Queued)
+		if res.Queued > 0 {
+			a.fwd.Wake()
+		}
+		if progress != nil {
+			progress(p)
+		}
+		if !page.More {
+			return p, nil
+		}
+	}
+}
+
+// Backfill re-reads a past window of a source, reporting progress. It is
+// idempotent: records are keyed, and unchanged ones are not queued again.
+// The window's cursor is kept apart from the regular one, so a backfill
+// interrupted by a stop resumes at the next call with the same window.
+func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Time, progress func(Progress)) (Progress, error) {
+	r, ok := a.runners[name]
+	if !ok {
+		return Progress{}, fmt.Errorf("no source %q is configured", name)
+	}
+	bf, ok := r.src.Importer.(Backfiller)
+	if !ok {
+		return Progress{}, fmt.Errorf("source %s cannot backfill", name)
+	}
+	first, err := bf.BackfillCursor(since, until)
+	if err != nil {
+		return Progress{}, err
+	}
+	state := backfillName(name) + ":" + since.UTC().Format(time.RFC3339) + ":" + until.UTC().Format(time.RFC3339)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	report := func(p Progress) {
+		p.Since, p.Until = since, until
+		a.setSource(name, func(s *SourceStatus) { s.Backfill = &p })
+		if progress != nil {
+			progress(p)
+		}
+	}
+	p, err := a.pump(ctx, name, r.src.Importer, state, first, report)
+	p.Since, p.Until, p.Done = since, until, err == nil
+	if err != nil {
+		p.Error = err.Error()
+	} else {
+		// Finished: forget the window's cursor so a new backfill starts afresh.
+		_ = a.spool.SetState(map[string][]byte{state: nil})
+	}
+	report(p)
+	a.importLog(name, map[bool]string{true: "ok", false: "error"}[err == nil], fmt.Sprintf("backfill %s..%s: %d pages, %d records queued", since.Format(time.DateOnly), until.Format(time.DateOnly), p.Pages, p.Queued))
+	return p, err
+}
