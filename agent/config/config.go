@@ -36,7 +36,7 @@ type Config struct {
 	FTP       *ftpd.Config        `yaml:"ftp"`
 	Inbox     Inbox               `yaml:"inbox"`
 	CSV       CSV                 `yaml:"csv"`
-	Shopify   *struct{} `yaml:"shopify"` // TEMP
+	Shopify   *struct{}           `yaml:"shopify"` // TEMP
 	Vend      *vend.Config        `yaml:"vend"`
 	Buffer    Buffer              `yaml:"buffer"`
 	Status    Status              `yaml:"status"`

@@ -100,7 +100,9 @@ func TestFixtureRealClosedSale(t *testing.T) {
 // moneyCmp compares Money by value and times by instant and zone offset.
 var moneyCmp = cmp.Options{
 	cmp.Comparer(func(a, b record.Money) bool { return a.Equal(b) && a.String() == b.String() }),
-	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano) }),
+	cmp.Comparer(func(a, b time.Time) bool {
+		return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+	}),
 }
 
 func TestFixtureSpecSales(t *testing.T) {

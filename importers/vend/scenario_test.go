@@ -106,7 +106,10 @@ func buildScenario(t *testing.T) *scenario {
 		{name: "a4 on account closed", outlet: "akl", user: "bob", at: "2026-03-09T03:05:00Z", status: "ONACCOUNT_CLOSED", lines: []line{{"1", "0.0000000001", ""}, {"1", "1.0049999999", ""}}, counts: true},
 		{name: "s1 unbound outlet", outlet: "syd", user: "bob", at: "2026-03-09T04:00:00Z", status: "CLOSED", lines: []line{{"1", "11", ""}}},
 	}
-	for _, c := range sc.sales {
+	// Created in time order, as a real store does (versions grow with time).
+	order := append([]*saleCase(nil), sc.sales...)
+	sort.SliceStable(order, func(a, b int) bool { return order[a].at < order[b].at })
+	for _, c := range order {
 		s.SetNow(utc(t, c.at))
 		x := vendtest.Sale{OutletID: sc.outlets[c.outlet], UserID: sc.users[c.user], Status: c.status, StateOnly: c.state, SaleDate: utc(t, c.at)}
 		if c.ret {
@@ -408,3 +411,14 @@ func TestScenarioHourly(t *testing.T) {
 		t.Errorf("got %d records in the second run, want 4 (2 shifts, 1 void, 1 sale)", got)
 	}
 }
+
+var moneyOpts = cmp.Options{
+	cmp.Comparer(func(a, b record.Money) bool { return a.Equal(b) && a.String() == b.String() }),
+	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano) }),
+}
+
+var sortStrings = cmp.Transformer("sort", func(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	return out
+})
