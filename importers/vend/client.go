@@ -144,6 +144,7 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 				if wait > maxRetryAfter {
 					return fmt.Errorf("vend: GET %s: Lightspeed's rate limit asks to wait %s, more than this run waits: will try again at the next run", path, wait.Round(time.Second))
 				}
+				c.forgetLimits() // a new window starts after the wait
 			case resp.StatusCode >= 500:
 				last = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 				wait = backoff
@@ -217,6 +218,12 @@ func (c *client) observe(h http.Header) {
 			c.reset = time.Unix(n, 0)
 		}
 	}
+}
+
+func (c *client) forgetLimits() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limit, c.remaining, c.reset = 0, 0, time.Time{}
 }
 
 // paceDelay is how long to wait before the next request: nothing while more

@@ -414,7 +414,9 @@ func TestScenarioHourly(t *testing.T) {
 
 var moneyOpts = cmp.Options{
 	cmp.Comparer(func(a, b record.Money) bool { return a.Equal(b) && a.String() == b.String() }),
-	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano) }),
+	cmp.Comparer(func(a, b time.Time) bool {
+		return a.Equal(b) && a.Format(time.RFC3339Nano) == b.Format(time.RFC3339Nano)
+	}),
 }
 
 var sortStrings = cmp.Transformer("sort", func(in []string) []string {
