@@ -143,3 +143,25 @@ func TestErrorsExplained(t *testing.T) {
 		t.Errorf("locations %v (-want +got):\n%s", err, diff)
 	}
 }
+
+// A store without the timeclock: sales still come, with a note.
+func TestShiftsUnavailable(t *testing.T) {
+	s := vendtest.NewServer(t, vendtest.WithPersonalToken("pt"))
+	o := s.AddOutlet(vendtest.Outlet{ID: "b1e04bd8-f019-11e3-a0f5-b8ca3a64f8f4", Name: "Main", TimeZone: "Pacific/Auckland", Currency: "NZD"})
+	s.AddSale(vendtest.Sale{ID: "sale-1", OutletID: o, Status: "CLOSED", Lines: []vendtest.Line{{ProductID: "p", Qty: "2", UnitPrice: "1.25"}}})
+	imp, err := vend.New(vend.Config{DomainPrefix: "acme", Token: "pt", BaseURL: s.URL},
+		[]record.Binding{{LocationID: "0421", SourceID: "3a64f8f4", Active: true}}, vend.Options{Now: s.Now, Sleep: s.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.FailNext(100, "/api/2.0/shifts", 404)
+	pages := runAll(t, imp, nil)
+	_, notes := flatten(pages)
+	if diff := cmp.Diff([]string{"vend:acme:sale:sale-1 2.50"}, keys(pages)); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	want := "staff shifts could not be read (vend: /api/2.0/shifts was not found (404): check vend.domain_prefix (and vend.base_url)): staff hours are not imported; set vend.staff: false if the store does not use the timeclock"
+	if diff := cmp.Diff([]string{want, want}, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}

@@ -217,14 +217,19 @@ func (i *Importer) seekPage(ctx context.Context, cur *cursor) (record.Page, erro
 		return record.Page{}, err
 	}
 	cur.SalesAfter = v
+	var page record.Page
 	if i.cfg.StaffEnabled() {
-		if cur.ShiftsAfter, err = i.seek(ctx, "/api/2.0/shifts", at); err != nil {
+		cur.ShiftsAfter, err = i.seek(ctx, "/api/2.0/shifts", at)
+		if note, ok := shiftsUnavailable(err); ok {
+			page.Notes = append(page.Notes, note)
+		} else if err != nil {
 			return record.Page{}, err
 		}
 	}
 	cur.Seek = nil
 	cur.Phase = phaseSales
-	return record.Page{More: true}, nil
+	page.More = true
+	return page, nil
 }
 
 // seek finds the feed position (an `after` value) past every record last
@@ -327,6 +332,11 @@ func (i *Importer) salesPage(ctx context.Context, cur *cursor) (record.Page, err
 // shiftsPage reads one page of the shifts feed.
 func (i *Importer) shiftsPage(ctx context.Context, cur *cursor) (record.Page, error) {
 	p, err := feed[apiShift](ctx, i.c, "/api/2.0/shifts", cur.ShiftsAfter, i.cfg.PageSize)
+	if note, ok := shiftsUnavailable(err); ok {
+		page := i.endRun(cur)
+		page.Notes = []string{note}
+		return page, nil
+	}
 	if err != nil {
 		return record.Page{}, err
 	}
@@ -357,6 +367,16 @@ func (i *Importer) shiftsPage(ctx context.Context, cur *cursor) (record.Page, er
 	cur.ShiftsAfter = next
 	page.More = true
 	return page, nil
+}
+
+// shiftsUnavailable says whether the shifts feed is missing for this store
+// (no timeclock, or no access to it): the sales go on, with a note.
+func shiftsUnavailable(err error) (string, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound) {
+		return "staff shifts could not be read (" + ae.Msg + "): staff hours are not imported; set vend.staff: false if the store does not use the timeclock", true
+	}
+	return "", false
 }
 
 // endRun closes a run: a backfill is done for good; the main cursor starts
