@@ -192,7 +192,7 @@ func checkDebContents(t *testing.T, deb string) {
 		modes[f[len(f)-1]] = f[0] + " " + f[1]
 	}
 	for path, want := range map[string]string{
-		"./usr/bin/storeagent":                   "-rwxr-xr-x root/root",
+		"./usr/bin/storeagent":                    "-rwxr-xr-x root/root",
 		"./lib/systemd/system/storeagent.service": "-rw-r--r-- root/root",
 		"./etc/storeagent/config.yaml":            "-rw-r----- root/root",
 		"./etc/storeagent/":                       "drwxr-x--- root/root",
