@@ -1,6 +1,7 @@
 package vend_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -9,6 +10,15 @@ import (
 	"github.com/tmas/storeagent/importers/vend"
 	"github.com/tmas/storeagent/importers/vend/vendtest"
 )
+
+// The shape the agent calls (its interface is declared there).
+var _ interface {
+	Name() string
+	Fetch(ctx context.Context, cursor []byte) (record.Page, error)
+	BackfillCursor(since, until time.Time) ([]byte, error)
+	Locations(ctx context.Context) ([]record.Location, error)
+	Check(ctx context.Context) []record.Finding
+} = (*vend.Importer)(nil)
 
 // tiny is one bound outlet, one closed sale, no staff.
 func tiny(t *testing.T) (*vendtest.Server, *vend.Importer) {
