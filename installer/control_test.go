@@ -568,3 +568,22 @@ func TestIcaclsArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestControlWithoutSystemd uses the real kardianos service on a machine
+// that systemd does not run (a container, CI): Control must refuse before
+// touching anything.
+func TestControlWithoutSystemd(t *testing.T) {
+	sys := service.ChosenSystem()
+	if runtime.GOOS != "linux" || sys == nil || sys.String() == "linux-systemd" {
+		t.Skip("this machine has a supported service manager: not touching it")
+	}
+	p := testPaths(t)
+	err := Control(context.Background(), "install", p)
+	want := fmt.Sprintf(`install: this system's service manager is %q; storeagent installs itself under systemd or the Windows Service Control Manager only: run "storeagent run --config %s" under your own supervisor instead`, sys.String(), p.ConfigFile)
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+	if _, err := os.Stat(p.ConfigDir()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("got %v for the config folder, want nothing created", err)
+	}
+}
