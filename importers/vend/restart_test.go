@@ -1,6 +1,7 @@
 package vend_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,27 @@ func TestBackfillWindow(t *testing.T) {
 	}
 	if _, err := imp.BackfillCursor(until, since); err == nil || err.Error() != "vend: backfill: since 2026-03-09T02:00:00Z is not before until 2026-03-08T07:00:00Z" {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestDefaultLocation places a shift no outlet can be found for at
+// vend.default_location, in that location's zone.
+func TestDefaultLocation(t *testing.T) {
+	sc := buildScenario(t)
+	imp := sc.importer(t, func(c *vend.Config) { c.DefaultLocation = "0421" })
+	recs, notes := flatten(runAll(t, imp, nil))
+	r, ok := latest(recs)["vend:acme:shift:"+sc.shiftByName("carol nowhere").id]
+	if !ok || r.Shift == nil {
+		t.Fatalf("got no shift for Carol; notes %q", notes)
+	}
+	got := []string{r.LocationID, r.EmployeeName, r.ClockIn.Format(time.RFC3339), r.ClockOut.Format(time.RFC3339), r.Hours.String()}
+	want := []string{"0421", "Carol", "2026-03-10T01:00:00+13:00", "2026-03-10T05:00:00+13:00", "4.00"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Carol's shift (-want +got):\n%s", diff)
+	}
+	for _, n := range notes {
+		if strings.Contains(n, "Carol") {
+			t.Errorf("got note %q, want none about Carol", n)
+		}
 	}
 }
