@@ -279,3 +279,16 @@ func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Tim
 	a.importLog(name, map[bool]string{true: "ok", false: "error"}[err == nil], fmt.Sprintf("backfill %s..%s: %d pages, %d records queued", since.Format(time.DateOnly), until.Format(time.DateOnly), p.Pages, p.Queued))
 	return p, err
 }
+
+// SyncOnce runs a source now in the calling goroutine, for the command line
+// when the agent is not running as a service.
+func (a *Agent) SyncOnce(ctx context.Context, name string) error {
+	r, ok := a.runners[name]
+	if !ok {
+		return fmt.Errorf("no source %q is configured", name)
+	}
+	return a.syncSource(ctx, r)
+}
+
+// SourceNames lists the configured sources.
+func (a *Agent) SourceNames() []string { return sortedKeys(a.runners) }

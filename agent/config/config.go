@@ -119,10 +119,11 @@ type Status struct {
 
 // Log configures logging besides the journal / event log.
 type Log struct {
-	Level    string      `yaml:"level"`
-	File     string      `yaml:"file"`
-	MaxSize  record.Size `yaml:"max_size"`
-	MaxFiles int         `yaml:"max_files"`
+	Level   string      `yaml:"level"`
+	File    string      `yaml:"file"`
+	Format  string      `yaml:"format"` // json (default) or text
+	MaxSize record.Size `yaml:"max_size"`
+	Keep    int         `yaml:"keep"` // rotated files kept
 }
 
 // Load reads, decodes strictly and validates a file. Its errors name the file,
@@ -299,8 +300,11 @@ func (c *Config) SetDefaults() {
 	if c.Log.MaxSize == 0 {
 		c.Log.MaxSize = 10 << 20
 	}
-	if c.Log.MaxFiles == 0 {
-		c.Log.MaxFiles = 5
+	if c.Log.Keep == 0 {
+		c.Log.Keep = 5
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
 	}
 	if c.Upstream.TokenFile != "" {
 		c.Upstream.TokenFile = c.abs(c.Upstream.TokenFile)
@@ -432,6 +436,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Buffer.MaxSize < 1<<20 {
 		add("buffer.max_size: %v is too small (at least 1MiB)", c.Buffer.MaxSize)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format: %q must be json or text", c.Log.Format)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

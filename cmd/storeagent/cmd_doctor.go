@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmas/storeagent/agent/config"
+	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/importers/record"
+)
+
+func doctorCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration, permissions, disk, credentials, location mapping, headquarters and FTP, and say what to fix",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, err := config.Load(e.path())
+			if err != nil {
+				fmt.Fprintf(e.stdout, "[FAIL] configuration %s\n%s\n", e.path(), indent(err.Error()))
+				return usageError{errors.New("fix the configuration first")}
+			}
+			findings := []record.Finding{{Check: "configuration " + c.Path, OK: true}}
+			ctx, cancel := within(e.ctx, 2*time.Minute)
+			defer cancel()
+			running := agentRunning(ctx, c)
+			findings = append(findings, checkPermissions(c)...)
+			findings = append(findings, checkDisk(c))
+			findings = append(findings, checkBuffer(c, running))
+			findings = append(findings, checkUpstream(ctx, c))
+			st, closeSt := e.tokenState(c.Buffer.Path)
+			imps, _, err := buildSources(c, sourceDeps{logger: e.consoleLogger(), state: st})
+			if err != nil {
+				findings = append(findings, record.Finding{Check: "sources", Detail: err.Error(), Fix: "correct the source sections of the configuration"})
+			}
+			for _, name := range sortedSourceNames() {
+				imp, ok := imps[name]
+				if !ok {
+					continue
+				}
+				for _, f := range imp.Check(ctx) {
+					f.Check = name + ": " + f.Check
+					findings = append(findings, f)
+				}
+			}
+			closeSt()
+			if c.FTP != nil {
+				findings = append(findings, checkFTP(c, running)...)
+			}
+			bad := 0
+			for _, f := range findings {
+				mark := "ok  "
+				if !f.OK {
+					mark = "FAIL"
+					bad++
+				}
+				fmt.Fprintf(e.stdout, "[%s] %s", mark, f.Check)
+				if f.Detail != "" {
+					fmt.Fprintf(e.stdout, ": %s", f.Detail)
+				}
+				fmt.Fprintln(e.stdout)
+				if !f.OK && f.Fix != "" {
+					fmt.Fprintf(e.stdout, "       fix: %s\n", f.Fix)
+				}
+			}
+			if bad > 0 {
+				return fmt.Errorf("%d problems found", bad)
+			}
+			fmt.Fprintln(e.stdout, "Everything checked is fine.")
+			return nil
+		},
+	}
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+
+func agentRunning(ctx context.Context, c *config.Config) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+c.Status.Listen+"/api/status", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func checkPermissions(c *config.Config) []record.Finding {
+	var out []record.Finding
+	if runtime.GOOS != "windows" {
+		fi, err := os.Stat(c.Path)
+		if err == nil && fi.Mode().Perm()&0o007 != 0 {
+			out = append(out, record.Finding{Check: "configuration permissions", Detail: fmt.Sprintf("%s is readable by every user (%v) and may hold secrets", c.Path, fi.Mode().Perm()),
+				Fix: "chmod 640 " + c.Path})
+		} else if err == nil {
+			out = append(out, record.Finding{Check: "configuration permissions", OK: true, Detail: fi.Mode().Perm().String()})
+		}
+	}
+	if err := os.MkdirAll(c.Agent.DataDir, 0o750); err != nil {
+		return append(out, record.Finding{Check: "data folder " + c.Agent.DataDir, Detail: err.Error(), Fix: "create it and give the service account write access"})
+	}
+	probe := filepath.Join(c.Agent.DataDir, ".doctor-write-test")
+	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+		return append(out, record.Finding{Check: "data folder " + c.Agent.DataDir, Detail: "not writable: " + err.Error(), Fix: "give the service account write access to it"})
+	}
+	os.Remove(probe)
+	return append(out, record.Finding{Check: "data folder " + c.Agent.DataDir, OK: true, Detail: "writable"})
+}
+
+func checkDisk(c *config.Config) record.Finding {
+	free, err := freeBytes(c.Agent.DataDir)
+	if err != nil {
+		return record.Finding{Check: "disk space", Detail: err.Error()}
+	}
+	need := min(int64(c.Buffer.MaxSize), 1<<30)
+	f := record.Finding{Check: "disk space", OK: free >= need, Detail: fmt.Sprintf("%s free where the buffer lives", record.Size(free))}
+	if !f.OK {
+		f.Fix = fmt.Sprintf("free at least %s on that disk, or lower buffer.max_size; when the disk fills, uploads are refused", record.Size(need))
+	}
+	return f
+}
+
+func checkBuffer(c *config.Config, running bool) record.Finding {
+	if running {
+		return record.Finding{Check: "buffer " + c.Buffer.Path, OK: true, Detail: "held by the running agent"}
+	}
+	sp, rec, err := spool.Open(spool.Options{Path: c.Buffer.Path, LockTimeout: time.Second})
+	if err != nil {
+		return record.Finding{Check: "buffer " + c.Buffer.Path, Detail: err.Error(), Fix: "check the folder's permissions and that no other storeagent uses this data folder"}
+	}
+	st := sp.Stats()
+	sp.Close()
+	if rec != nil {
+		return record.Finding{Check: "buffer " + c.Buffer.Path, Detail: fmt.Sprintf("was damaged and has been set aside as %s (%s); %d records salvaged", rec.SetAside, rec.Reason, rec.Salvaged),
+			Fix: "keep the damaged file for support; the agent continues with a fresh buffer"}
+	}
+	return record.Finding{Check: "buffer " + c.Buffer.Path, OK: true, Detail: fmt.Sprintf("%d records waiting, %d dead letters", st.Queued, st.Dead)}
+}
+
+func checkUpstream(ctx context.Context, c *config.Config) record.Finding {
+	f := record.Finding{Check: "headquarters " + c.Upstream.URL}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.Upstream.URL, "/")+"/v1/ping", nil)
+	if err != nil {
+		f.Detail = err.Error()
+		return f
+	}
+	req.Header.Set("Authorization", "Bearer "+c.UpstreamToken.Reveal())
+	client := &http.Client{Transport: upstreamTransport(c)}
+	resp, err := client.Do(req)
+	if err != nil {
+		f.Detail = "unreachable: " + err.Error()
+		f.Fix = "check the network, upstream.url, upstream.proxy and upstream.ca_file; records wait in the buffer meanwhile"
+		return f
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent, http.StatusOK:
+		f.OK, f.Detail = true, "the agent token is accepted"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		f.Detail = fmt.Sprintf("the agent token is refused (HTTP %d)", resp.StatusCode)
+		f.Fix = "set upstream.token (or token_env / token_file) to the token TMAS gave for this agent"
+	default:
+		f.Detail = "answered " + resp.Status
+		f.Fix = "headquarters may be in maintenance; try again later"
+	}
+	return f
+}
+
+func upstreamTransport(c *config.Config) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.Upstream.CAFile != "" {
+		if pemBytes, err := os.ReadFile(c.Upstream.CAFile); err == nil {
+			pool, _ := x509.SystemCertPool()
+			if pool == nil {
+				pool = x509.NewCertPool()
+			}
+			pool.AppendCertsFromPEM(pemBytes)
+			tr.TLSClientConfig.RootCAs = pool
+		}
+	}
+	if c.Upstream.Proxy != "" {
+		if u, err := url.Parse(c.Upstream.Proxy); err == nil {
+			tr.Proxy = http.ProxyURL(u)
+		}
+	}
+	return tr
+}
+
+func checkFTP(c *config.Config, running bool) []record.Finding {
+	var out []record.Finding
+	f := record.Finding{Check: "FTP port " + c.FTP.Listen}
+	ln, err := net.Listen("tcp", c.FTP.Listen)
+	switch {
+	case err == nil:
+		ln.Close()
+		f.OK, f.Detail = true, "free"
+	case running:
+		f.OK, f.Detail = true, "in use by the running agent"
+	default:
+		f.Detail = "cannot listen: " + err.Error()
+		f.Fix = "another program uses this port: stop it or change ftp.listen"
+	}
+	out = append(out, f)
+	if len(c.FTP.Users) == 0 {
+		out = append(out, record.Finding{Check: "FTP users", Detail: "no user can log in", Fix: "add one: storeagent ftp passwd USER --location ID"})
+	}
+	for _, u := range c.FTP.Users {
+		if u.PasswordHash == "" {
+			out = append(out, record.Finding{Check: "FTP user " + u.Name, Detail: "has no password", Fix: "storeagent ftp passwd " + u.Name})
+		}
+	}
+	if c.FTP.TLS.Mode != "" && c.FTP.TLS.Mode != "off" {
+		cert := c.FTP.TLS.CertFile
+		if cert == "" {
+			cert = filepath.Join(c.FTP.CertDir, "ftp-cert.pem")
+		}
+		out = append(out, checkCert(cert, c.FTP.TLS.CertFile == ""))
+	}
+	return out
+}
+
+func checkCert(path string, generated bool) record.Finding {
+	f := record.Finding{Check: "FTP certificate " + path}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if generated && os.IsNotExist(err) {
+			f.OK, f.Detail = true, "will be generated (self-signed) at first start"
+			return f
+		}
+		f.Detail, f.Fix = err.Error(), "check ftp.tls.cert_file"
+		return f
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		f.Detail, f.Fix = "not a PEM certificate", "check ftp.tls.cert_file"
+		return f
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		f.Detail, f.Fix = err.Error(), "check ftp.tls.cert_file"
+		return f
+	}
+	left := time.Until(cert.NotAfter)
+	switch {
+	case left < 0:
+		f.Detail, f.Fix = "expired on "+cert.NotAfter.Format(time.DateOnly), "renew the certificate (or delete the generated one to have a new one made)"
+	case left < 30*24*time.Hour:
+		f.Detail, f.Fix = "expires on "+cert.NotAfter.Format(time.DateOnly), "renew it soon"
+	default:
+		f.OK, f.Detail = true, "valid until "+cert.NotAfter.Format(time.DateOnly)
+	}
+	return f
+}

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"gopkg.in/yaml.v3"
+
+	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/ftpd"
+	"github.com/tmas/storeagent/importers/vend"
+	"github.com/tmas/storeagent/installer"
+)
+
+func locationsCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "locations SOURCE",
+		Short: "List the POS's own locations or outlets with their ids, to fill the mapping",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, err := e.load()
+			if err != nil {
+				return err
+			}
+			spec, ok := sources[args[0]]
+			if !ok {
+				return usageError{fmt.Errorf("unknown source %q (known: %s)", args[0], strings.Join(sortedSourceNames(), ", "))}
+			}
+			st, closeSt := e.tokenState(c.Buffer.Path)
+			defer closeSt()
+			imp, _, err := spec(c, sourceDeps{logger: e.consoleLogger(), state: st})
+			if err != nil {
+				return usageError{err}
+			}
+			if imp == nil {
+				return usageError{fmt.Errorf("there is no %s section in %s", args[0], e.path())}
+			}
+			ctx, cancel := within(e.ctx, time.Minute)
+			defer cancel()
+			locs, err := imp.Locations(ctx)
+			if err != nil {
+				return err
+			}
+			mapped := map[string]string{}
+			for _, b := range c.Bindings(args[0]) {
+				mapped[b.SourceID] = b.LocationID
+			}
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO")
+			for _, l := range locs {
+				to := mapped[l.ID]
+				for sid, tmas := range mapped {
+					if len(sid) == 8 && strings.HasSuffix(l.ID, sid) {
+						to = tmas
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", l.ID, l.Name, l.TimeZone, l.Active, to)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func sortedSourceNames() []string {
+	var out []string
+	for k := range sources {
+		out = append(out, k)
+	}
+	return out
+}
+
+// tokenState opens the buffer for a short command that needs stored tokens,
+// when the agent is not running; otherwise the command works without them.
+func (e *env) tokenState(path string) (stateStore, func()) {
+	sp, _, err := spool.Open(spool.Options{Path: path, LockTimeout: 500 * time.Millisecond})
+	if err != nil {
+		return nil, func() {}
+	}
+	return sp, func() { sp.Close() }
+}
+
+func connectCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "connect", Short: "Connect a POS account that signs in with OAuth"}
+	var noBrowser bool
+	v := &cobra.Command{
+		Use:   "vend",
+		Short: "Sign in to Lightspeed X-Series (Vend) and store the tokens",
+		Long: `Runs the OAuth sign-in: prints an address to open in a browser, waits for
+Lightspeed to send the browser back to this machine, and stores the tokens in
+the agent's buffer file. Stop the agent service first (storeagent stop).`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, err := e.load()
+			if err != nil {
+				return err
+			}
+			if c.Vend == nil || !c.Vend.UsesOAuth() {
+				return usageError{errors.New("connect vend needs a vend section with client_id and client_secret (a personal token needs no connect)")}
+			}
+			sp, _, err := spool.Open(spool.Options{Path: c.Buffer.Path, LockTimeout: time.Second})
+			if errors.Is(err, spool.ErrLocked) {
+				return errors.New("the agent is running and holds the buffer where tokens are kept: stop it (storeagent stop), connect, then start it again")
+			}
+			if err != nil {
+				return err
+			}
+			defer sp.Close()
+			ctx, cancel := context.WithTimeout(e.ctx, 15*time.Minute)
+			defer cancel()
+			opts := vend.ConnectOptions{Out: e.stdout}
+			if !noBrowser {
+				opts.Open = openBrowser
+			}
+			tok, err := vend.Connect(ctx, *c.Vend, opts)
+			if err != nil {
+				return err
+			}
+			if err := (vendTokens{sp}).SaveToken(ctx, tok); err != nil {
+				return fmt.Errorf("the sign-in worked but the token could not be saved: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "Connected to %s. The token is stored in %s; start the agent (storeagent start).\n", tok.DomainPrefix, c.Buffer.Path)
+			return nil
+		},
+	}
+	v.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the sign-in address")
+	cmd.AddCommand(v)
+	return cmd
+}
+
+func ftpCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "ftp", Short: "FTP endpoint administration"}
+	var location string
+	passwd := &cobra.Command{
+		Use:   "passwd USER",
+		Short: "Set an FTP user's password (prompted, or read from standard input); adds the user if new",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			pw, err := readPassword(e)
+			if err != nil {
+				return err
+			}
+			if len(pw) < 8 {
+				return usageError{errors.New("the password must have at least 8 characters")}
+			}
+			hash, err := ftpd.HashPassword(pw)
+			if err != nil {
+				return err
+			}
+			added, err := setFTPPassword(e.path(), args[0], hash, location)
+			if err != nil {
+				return err
+			}
+			verb := "changed"
+			if added {
+				verb = "added"
+			}
+			fmt.Fprintf(e.stdout, "FTP user %s %s in %s. Restart the agent to apply it (storeagent restart).\n", args[0], verb, e.path())
+			return nil
+		},
+	}
+	passwd.Flags().StringVar(&location, "location", "", "for a new user: the location its files are for")
+	cmd.AddCommand(passwd)
+	return cmd
+}
+
+func readPassword(e *env) (string, error) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, "New password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(e.stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", usageError{errors.New("the two passwords differ")}
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", usageError{errors.New("no password on standard input")}
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// setFTPPassword edits the configuration file in place (comments kept),
+// setting the user's password_hash or adding the user.
+func setFTPPassword(path, user, hash, location string) (bool, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return false, usageError{fmt.Errorf("%s: %w", path, err)}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false, usageError{fmt.Errorf("%s is not a YAML mapping", path)}
+	}
+	root := doc.Content[0]
+	ftp := child(root, "ftp")
+	if ftp == nil {
+		return false, usageError{fmt.Errorf("%s has no ftp section: add one (see the README) first", path)}
+	}
+	users := child(ftp, "users")
+	if users == nil {
+		users = &yaml.Node{Kind: yaml.SequenceNode}
+		ftp.Content = append(ftp.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "users"}, users)
+	}
+	added := true
+	for _, u := range users.Content {
+		if n := child(u, "name"); n != nil && n.Value == user {
+			added = false
+			if h := child(u, "password_hash"); h != nil {
+				h.Value, h.Style = hash, yaml.SingleQuotedStyle
+			} else {
+				u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "password_hash"}, &yaml.Node{Kind: yaml.ScalarNode, Value: hash, Style: yaml.SingleQuotedStyle})
+			}
+		}
+	}
+	if added {
+		u := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Value: user},
+			{Kind: yaml.ScalarNode, Value: "password_hash"}, {Kind: yaml.ScalarNode, Value: hash, Style: yaml.SingleQuotedStyle},
+		}}
+		if location != "" {
+			u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "location"}, &yaml.Node{Kind: yaml.ScalarNode, Value: location, Style: yaml.DoubleQuotedStyle})
+		}
+		users.Content = append(users.Content, u)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, out, fi.Mode().Perm()); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	syncDir(filepath.Dir(path))
+	return added, nil
+}
+
+func child(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+func serviceCmds(e *env) []*cobra.Command {
+	var out []*cobra.Command
+	for _, a := range []struct{ name, short string }{
+		{"install", "Install the agent as a system service (systemd / Windows Service Control Manager)"},
+		{"uninstall", "Remove the system service (keeps the data unless --purge)"},
+		{"start", "Start the service"},
+		{"stop", "Stop the service"},
+		{"restart", "Restart the service"},
+	} {
+		var purge bool
+		cmd := &cobra.Command{
+			Use:   a.name,
+			Short: a.short,
+			Args:  cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				p := installer.DefaultPaths()
+				if e.configPath != "" {
+					p.ConfigFile = e.configPath
+				}
+				if c, err := e.load(); err == nil {
+					p.DataDir = c.Agent.DataDir
+				}
+				opts := []installer.Option{installer.WithOutput(e.stdout), installer.WithLogger(e.consoleLogger())}
+				if purge {
+					opts = append(opts, installer.WithPurge())
+				}
+				return installer.Control(e.ctx, a.name, p, opts...)
+			},
+		}
+		if a.name == "uninstall" {
+			cmd.Flags().BoolVar(&purge, "purge", false, "also delete the data folder and configuration")
+		}
+		out = append(out, cmd)
+	}
+	return out
+}
