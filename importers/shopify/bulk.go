@@ -1,0 +1,261 @@
+package shopify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tmas/storeagent/importers/record"
+)
+
+// Bulk operations read a long window (a backfill) in one export instead of
+// thousands of paged queries: Fetch starts the export and saves its id,
+// then waits for it and streams the JSONL result, one page of orders per
+// call, saving the byte offset reached. A crash resumes from that offset of
+// the same export.
+
+const bulkRunMutation = `mutation StoreagentBulkExport($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}`
+
+const bulkStatusQuery = `query StoreagentBulkStatus($id: ID!) {
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
+}`
+
+const currentBulkQuery = `query StoreagentCurrentBulk {
+  currentBulkOperation(type: QUERY) { id status query }
+}`
+
+type bulkOp struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	ErrorCode   string `json:"errorCode"`
+	ObjectCount string `json:"objectCount"`
+	URL         string `json:"url"`
+	Query       string `json:"query"`
+}
+
+func (op *bulkOp) running() bool {
+	return op.Status == "CREATED" || op.Status == "RUNNING" || op.Status == "CANCELING"
+}
+
+var errNotGrouped = errors.New("shopify: the bulk result is not grouped by order")
+
+// bulkRefused is Shopify refusing to start an export.
+type bulkRefused struct{ msg string }
+
+func (e *bulkRefused) Error() string { return "shopify: Shopify refused the bulk export: " + e.msg }
+
+func (i *Importer) fallBack(st *cursorState, page *record.Page, why string) {
+	note := fmt.Sprintf("the bulk export of orders updated from %s to %s %s: reading them page by page instead",
+		st.Since.Format("2006-01-02 15:04"), st.Until.Format("2006-01-02 15:04"), why)
+	i.log.Warn("shopify: " + note)
+	page.Notes = append(page.Notes, note)
+	st.Bulk, st.NoBulk, st.After = nil, true, ""
+	page.More = true
+}
+
+func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.Page) error {
+	if st.Bulk == nil {
+		id, err := i.startBulk(ctx, bulkQuery(searchQuery(st)))
+		var refused *bulkRefused
+		if errors.As(err, &refused) {
+			i.fallBack(st, page, "could not start ("+refused.msg+")")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		i.log.Info("shopify: started a bulk export", "operation", id, "since", st.Since, "until", st.Until)
+		st.Bulk = &bulkCursor{ID: id}
+		page.More = true
+		return nil
+	}
+	op, err := i.waitBulk(ctx, st.Bulk.ID)
+	if err != nil {
+		return err
+	}
+	if op.Status != "COMPLETED" {
+		why := "ended " + op.Status
+		if op.ErrorCode != "" {
+			why += " (" + op.ErrorCode + ")"
+		}
+		i.fallBack(st, page, why)
+		return nil
+	}
+	if op.URL == "" { // no orders in the window
+		st.Bulk, st.Done = nil, true
+		return nil
+	}
+	orders, next, lines, eof, err := i.readBulk(ctx, op.URL, st.Bulk.Offset, i.cfg.PageSize)
+	switch {
+	case errors.Is(err, errBulkExpired):
+		i.fallBack(st, page, "result expired before it was read")
+		return nil
+	case errors.Is(err, errNotGrouped):
+		i.fallBack(st, page, "result came back ungrouped")
+		return nil
+	case err != nil:
+		return err
+	}
+	i.take(orders, st, page)
+	st.Bulk.Offset = next
+	st.Bulk.Line += lines
+	if eof {
+		st.Bulk, st.Done = nil, true
+		return nil
+	}
+	page.More = true
+	return nil
+}
+
+// startBulk starts the export; if one of this app's exports is running, it
+// adopts it when it is this very export (a run that crashed before saving
+// its id), or waits for it to end.
+func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
+	deadline := i.now().Add(i.bulkWait)
+	for {
+		var d struct {
+			Run struct {
+				BulkOperation *bulkOp `json:"bulkOperation"`
+				UserErrors    []struct {
+					Message string `json:"message"`
+					Code    string `json:"code"`
+				} `json:"userErrors"`
+			} `json:"bulkOperationRunQuery"`
+		}
+		if _, err := i.c.do(ctx, request{what: "a bulk export of orders", query: bulkRunMutation, vars: map[string]any{"query": q}, cost: 10}, &d); err != nil {
+			return "", err
+		}
+		if op := d.Run.BulkOperation; op != nil && len(d.Run.UserErrors) == 0 {
+			return op.ID, nil
+		}
+		if len(d.Run.UserErrors) == 0 {
+			return "", &bulkRefused{"no operation and no reason given"}
+		}
+		ue := d.Run.UserErrors[0]
+		if ue.Code != "OPERATION_IN_PROGRESS" && ue.Code != "LIMIT_REACHED" {
+			return "", &bulkRefused{trim(ue.Message, 200)}
+		}
+		var cur struct {
+			Op *bulkOp `json:"currentBulkOperation"`
+		}
+		if _, err := i.c.do(ctx, request{what: "the running bulk export", query: currentBulkQuery, cost: 1}, &cur); err == nil &&
+			cur.Op != nil && cur.Op.running() && cur.Op.Query == q {
+			return cur.Op.ID, nil
+		}
+		if i.now().After(deadline) {
+			return "", fmt.Errorf("shopify: another bulk export of this app has been running for over %s (Shopify runs one at a time): the next run tries again", i.bulkWait)
+		}
+		i.log.Info("shopify: another bulk export is running, waiting for it", "shopify_says", ue.Message)
+		if err := i.sleep(ctx, i.bulkPoll); err != nil {
+			return "", err
+		}
+	}
+}
+
+func (i *Importer) waitBulk(ctx context.Context, id string) (*bulkOp, error) {
+	deadline := i.now().Add(i.bulkWait)
+	for {
+		var d struct {
+			Node *bulkOp `json:"node"`
+		}
+		if _, err := i.c.do(ctx, request{what: "the bulk export", query: bulkStatusQuery, vars: map[string]any{"id": id}, cost: 1}, &d); err != nil {
+			return nil, err
+		}
+		if d.Node == nil {
+			return &bulkOp{ID: id, Status: "EXPIRED"}, nil
+		}
+		if !d.Node.running() {
+			return d.Node, nil
+		}
+		if i.now().After(deadline) {
+			return nil, fmt.Errorf("shopify: the bulk export %s is still running after %s: the next run keeps waiting for it", id, i.bulkWait)
+		}
+		if err := i.sleep(ctx, i.bulkPoll); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// readBulk streams the result from byte offset on and returns up to max
+// complete orders, the offset of the first line not consumed, the number of
+// lines consumed, and whether the file ended. Lines are grouped: an order,
+// then its agreements, each followed by its sales.
+func (i *Importer) readBulk(ctx context.Context, url string, offset int64, max int) ([]gOrder, int64, int64, bool, error) {
+	body, err := i.c.download(ctx, url, offset)
+	if err != nil {
+		return nil, 0, 0, false, err
+	}
+	defer body.Close()
+	br := bufio.NewReaderSize(body, 64<<10)
+	var orders []gOrder
+	var cur *gOrder
+	agreements := map[string]int{}
+	pos, lines := offset, int64(0)
+	for {
+		raw, rerr := br.ReadBytes('\n')
+		if rerr != nil && rerr != io.EOF {
+			if ctx.Err() != nil {
+				return nil, 0, 0, false, ctx.Err()
+			}
+			return nil, 0, 0, false, fmt.Errorf("shopify: the bulk result download broke off (%s): the next run resumes it", netReason(rerr))
+		}
+		line := bytes.TrimSpace(raw)
+		if len(line) > 0 {
+			var probe struct {
+				ParentID string `json:"__parentId"`
+			}
+			if err := json.Unmarshal(line, &probe); err != nil {
+				return nil, 0, 0, false, fmt.Errorf("shopify: line %d of the bulk result is unreadable: %v", lines+1, err)
+			}
+			switch {
+			case probe.ParentID == "":
+				if cur != nil {
+					orders = append(orders, *cur)
+					cur = nil
+					if len(orders) >= max {
+						return orders, pos, lines, false, nil
+					}
+				}
+				var o gOrder
+				if err := json.Unmarshal(line, &o); err != nil {
+					return nil, 0, 0, false, fmt.Errorf("shopify: order line of the bulk result is unreadable: %v", err)
+				}
+				cur, agreements = &o, map[string]int{}
+			case cur != nil && probe.ParentID == cur.ID:
+				var a gAgreement
+				if err := json.Unmarshal(line, &a); err != nil {
+					return nil, 0, 0, false, fmt.Errorf("shopify: agreement line of the bulk result is unreadable: %v", err)
+				}
+				cur.Agreements.Edges = append(cur.Agreements.Edges, agreementEdge{Node: a})
+				agreements[a.ID] = len(cur.Agreements.Edges) - 1
+			default:
+				k, ok := agreements[probe.ParentID]
+				if cur == nil || !ok {
+					return nil, 0, 0, false, errNotGrouped
+				}
+				var s gSale
+				if err := json.Unmarshal(line, &s); err != nil {
+					return nil, 0, 0, false, fmt.Errorf("shopify: sale line of the bulk result is unreadable: %v", err)
+				}
+				cur.Agreements.Edges[k].Node.Sales.Nodes = append(cur.Agreements.Edges[k].Node.Sales.Nodes, s)
+			}
+		}
+		pos += int64(len(raw))
+		lines++
+		if rerr == io.EOF {
+			if cur != nil {
+				orders = append(orders, *cur)
+			}
+			return orders, pos, lines, true, nil
+		}
+	}
+}

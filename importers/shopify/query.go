@@ -1,0 +1,275 @@
+package shopify
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tmas/storeagent/importers/record"
+)
+
+// The GraphQL the importer sends. An order is read with its sales agreements
+// (the ledger Shopify's analytics is built from) and each agreement with its
+// sales; nested connections are kept small so a page stays under the
+// 1000-point single-query limit, and an order whose agreements or sales do
+// not fit is completed by follow-up queries.
+
+const (
+	agreementsFirst = 3  // agreements per order in a page of orders
+	salesFirst      = 8  // sales per agreement in a page of orders
+	moreAgreements  = 5  // agreements per follow-up query
+	moreSalesFirst  = 20 // sales per agreement in that follow-up
+	allSalesFirst   = 100
+)
+
+const saleFields = `__typename actionType lineType quantity
+      totalAmount { shopMoney { amount currencyCode } }
+      totalTaxAmount { shopMoney { amount } }
+      totalDiscountAmountBeforeTaxes { shopMoney { amount } }
+      ... on ProductSale { lineItem { id sku name variant { barcode } } }`
+
+const orderFields = `id name createdAt processedAt updatedAt cancelledAt sourceName test displayFinancialStatus currencyCode
+    app { name }
+    retailLocation { id }
+    staffMember { id }`
+
+const ordersQuery = `query StoreagentOrders($first: Int!, $after: String, $query: String!) {
+  orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      ` + orderFields + `
+      agreements(first: 3) {
+        pageInfo { hasNextPage }
+        edges { cursor node { ...StoreagentAgreement } }
+      }
+    }
+  }
+}
+fragment StoreagentAgreement on SalesAgreement {
+  __typename id happenedAt reason
+  sales(first: 8) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ` + saleFields + ` }
+  }
+}`
+
+const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: String) {
+  order(id: $id) {
+    agreements(first: 5, after: $after) {
+      pageInfo { hasNextPage }
+      edges { cursor node {
+        __typename id happenedAt reason
+        sales(first: 20) {
+          pageInfo { hasNextPage endCursor }
+          nodes { ` + saleFields + ` }
+        }
+      } }
+    }
+  }
+}`
+
+const moreSalesQuery = `query StoreagentAgreementSales($id: ID!, $agreementAfter: String, $after: String) {
+  order(id: $id) {
+    agreements(first: 1, after: $agreementAfter) {
+      edges { node {
+        id
+        sales(first: 100, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes { ` + saleFields + ` }
+        }
+      } }
+    }
+  }
+}`
+
+const shopQuery = `query StoreagentShop {
+  shop { name myshopifyDomain ianaTimezone currencyCode taxesIncluded }
+  currentAppInstallation { accessScopes { handle } }
+}`
+
+const locationsQuery = `query StoreagentLocations($after: String) {
+  locations(first: 250, after: $after, includeInactive: true) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id name isActive }
+  }
+}`
+
+// Requested costs, by Shopify's rules: an object 1 point, a scalar 0, a
+// connection 2 + first × (1 + the cost of a node).
+const (
+	saleCost      = 3*2 + 2 // three MoneyBag{shopMoney} and lineItem{variant}
+	agreementCost = 2 + salesFirst*(1+saleCost)
+	orderCost     = 3 + 2 + agreementsFirst*(1+agreementCost) // app, retailLocation, staffMember, agreements
+	shopCost      = 3
+	locationsCost = 2 + 250
+	moreAgrCost   = 1 + 2 + moreAgreements*(1+2+moreSalesFirst*(1+saleCost))
+	moreSalesCost = 1 + 2 + 1*(1+2+allSalesFirst*(1+saleCost))
+	maxQueryCost  = 1000
+)
+
+func ordersCost(first int) float64 { return float64(2 + first*(1+orderCost)) }
+
+// bulkQuery is the same selection for a bulk operation: no page sizes, and
+// every nested connection's nodes come back as their own JSONL lines.
+func bulkQuery(search string) string {
+	return `{
+  orders(query: ` + strconv.Quote(search) + `, sortKey: UPDATED_AT) {
+    edges { node {
+      ` + orderFields + `
+      agreements { edges { node {
+        __typename id happenedAt reason
+        sales { edges { node { ` + saleFields + ` } } }
+      } } }
+    } }
+  }
+}`
+}
+
+// searchQuery is the orders filter for a window. Timestamps are quoted UTC:
+// unquoted, the colons break Shopify's search syntax, and without an offset
+// Shopify reads them in the shop's zone.
+func searchQuery(st *cursorState) string {
+	q := "updated_at:>='" + st.Since.UTC().Format(time.RFC3339) + "' AND updated_at:<'" + st.Until.UTC().Format(time.RFC3339) + "'"
+	if st.CreatedBefore != nil {
+		q += " AND created_at:<'" + st.CreatedBefore.UTC().Format(time.RFC3339) + "'"
+	}
+	return q
+}
+
+// Answers.
+
+type pageInfo struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
+type moneyBag struct {
+	ShopMoney struct {
+		Amount       record.Money `json:"amount"`
+		CurrencyCode string       `json:"currencyCode"`
+	} `json:"shopMoney"`
+}
+
+type gLineItem struct {
+	ID      string `json:"id"`
+	SKU     string `json:"sku"`
+	Name    string `json:"name"`
+	Variant *struct {
+		Barcode string `json:"barcode"`
+	} `json:"variant"`
+}
+
+type gSale struct {
+	Typename                       string     `json:"__typename"`
+	ActionType                     string     `json:"actionType"`
+	LineType                       string     `json:"lineType"`
+	Quantity                       *int64     `json:"quantity"`
+	TotalAmount                    moneyBag   `json:"totalAmount"`
+	TotalTaxAmount                 moneyBag   `json:"totalTaxAmount"`
+	TotalDiscountAmountBeforeTaxes moneyBag   `json:"totalDiscountAmountBeforeTaxes"`
+	LineItem                       *gLineItem `json:"lineItem"`
+	ParentID                       string     `json:"__parentId"`
+}
+
+type saleConn struct {
+	PageInfo pageInfo `json:"pageInfo"`
+	Nodes    []gSale  `json:"nodes"`
+	Edges    []struct {
+		Node gSale `json:"node"`
+	} `json:"edges"`
+}
+
+type gAgreement struct {
+	Typename   string    `json:"__typename"`
+	ID         string    `json:"id"`
+	HappenedAt time.Time `json:"happenedAt"`
+	Reason     string    `json:"reason"`
+	Sales      saleConn  `json:"sales"`
+	ParentID   string    `json:"__parentId"`
+}
+
+type agreementEdge struct {
+	Cursor string     `json:"cursor"`
+	Node   gAgreement `json:"node"`
+}
+
+type agreementConn struct {
+	PageInfo pageInfo        `json:"pageInfo"`
+	Edges    []agreementEdge `json:"edges"`
+}
+
+type gOrder struct {
+	ID                     string     `json:"id"`
+	Name                   string     `json:"name"`
+	CreatedAt              time.Time  `json:"createdAt"`
+	ProcessedAt            time.Time  `json:"processedAt"`
+	UpdatedAt              time.Time  `json:"updatedAt"`
+	CancelledAt            *time.Time `json:"cancelledAt"`
+	SourceName             string     `json:"sourceName"`
+	Test                   bool       `json:"test"`
+	DisplayFinancialStatus string     `json:"displayFinancialStatus"`
+	CurrencyCode           string     `json:"currencyCode"`
+	App                    *struct {
+		Name string `json:"name"`
+	} `json:"app"`
+	RetailLocation *struct {
+		ID string `json:"id"`
+	} `json:"retailLocation"`
+	StaffMember *struct {
+		ID string `json:"id"`
+	} `json:"staffMember"`
+	Agreements agreementConn `json:"agreements"`
+}
+
+type ordersData struct {
+	Orders struct {
+		PageInfo pageInfo `json:"pageInfo"`
+		Nodes    []gOrder `json:"nodes"`
+	} `json:"orders"`
+}
+
+type orderData struct {
+	Order *gOrder `json:"order"`
+}
+
+type shopData struct {
+	Shop struct {
+		Name            string `json:"name"`
+		MyshopifyDomain string `json:"myshopifyDomain"`
+		IanaTimezone    string `json:"ianaTimezone"`
+		CurrencyCode    string `json:"currencyCode"`
+		TaxesIncluded   bool   `json:"taxesIncluded"`
+	} `json:"shop"`
+	CurrentAppInstallation *struct {
+		AccessScopes []struct {
+			Handle string `json:"handle"`
+		} `json:"accessScopes"`
+	} `json:"currentAppInstallation"`
+}
+
+func (d shopData) scopes() map[string]bool {
+	m := map[string]bool{}
+	if d.CurrentAppInstallation != nil {
+		for _, s := range d.CurrentAppInstallation.AccessScopes {
+			m[s.Handle] = true
+		}
+	}
+	return m
+}
+
+type locationsData struct {
+	Locations struct {
+		PageInfo pageInfo `json:"pageInfo"`
+		Nodes    []struct {
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+			IsActive bool   `json:"isActive"`
+		} `json:"nodes"`
+	} `json:"locations"`
+}
+
+// numericID is the number at the end of a gid ("gid://shopify/Order/123"),
+// or the text itself when it is already a number.
+func numericID(gid string) string {
+	return gid[strings.LastIndexByte(gid, '/')+1:]
+}

@@ -1,0 +1,219 @@
+package shopifytest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type bulkOp struct {
+	n         int
+	query     string
+	createdAt time.Time
+	doneAt    time.Time
+	data      []byte
+	objects   int
+	roots     int
+	sig       string
+	canceled  bool
+	errorCode string
+}
+
+func (op *bulkOp) gid() string { return "gid://shopify/BulkOperation/" + strconv.Itoa(7200000+op.n) }
+
+// StartForeignBulk simulates another job of the same app running a bulk
+// query for d: starting one answers OPERATION_IN_PROGRESS until then.
+func (s *Server) StartForeignBulk(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.foreignOp = s.opts.Clock.Now().Add(d)
+}
+
+// FailNextBulk makes the next bulk operation end FAILED with this error code
+// (INTERNAL_SERVER_ERROR, TIMEOUT, ACCESS_DENIED).
+func (s *Server) FailNextBulk(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failBulk = code
+}
+
+func userErrors(code, msg string, field ...string) ordered {
+	var f any
+	if len(field) > 0 {
+		fs := make([]any, len(field))
+		for i, x := range field {
+			fs[i] = x
+		}
+		f = fs
+	}
+	return ordered{{"field", f}, {"message", msg}, {"code", code}}
+}
+
+func (q *queryRun) bulkPayload(op *bulkOp, errs ...ordered) *obj {
+	var bo any = (*obj)(nil)
+	if op != nil {
+		bo = q.bulkObj(op)
+	}
+	ue := make([]*obj, 0, len(errs))
+	for _, e := range errs {
+		f, _ := e.get("field")
+		m, _ := e.get("message")
+		c, _ := e.get("code")
+		ue = append(ue, &obj{typ: "BulkOperationUserError", f: map[string]any{"field": f, "message": m, "code": c}})
+	}
+	return &obj{typ: "BulkOperationRunQueryPayload", f: map[string]any{"bulkOperation": bo, "userErrors": ue}}
+}
+
+func (q *queryRun) running() *bulkOp {
+	for _, op := range q.s.bulkOps {
+		if !op.canceled && q.now.Before(op.doneAt) {
+			return op
+		}
+	}
+	return nil
+}
+
+func (q *queryRun) bulkRun(args map[string]any) (any, error) {
+	s := q.s
+	if q.now.Before(s.foreignOp) {
+		return q.bulkPayload(nil, userErrors("OPERATION_IN_PROGRESS",
+			"A bulk query operation for this app and shop is already in progress: gid://shopify/BulkOperation/7199999.")), nil
+	}
+	if op := q.running(); op != nil {
+		return q.bulkPayload(nil, userErrors("OPERATION_IN_PROGRESS",
+			"A bulk query operation for this app and shop is already in progress: "+op.gid()+".")), nil
+	}
+	text := strArg(args, "query")
+	grouped, _ := args["groupObjects"].(bool)
+	doc, err := parseDocument(text)
+	if err != nil {
+		return q.bulkPayload(nil, userErrors("INVALID", "Invalid bulk query: "+err.Error(), "query")), nil
+	}
+	op := doc.ops[0]
+	if op.kind != "query" {
+		return q.bulkPayload(nil, userErrors("INVALID", "Bulk queries must be queries, not mutations.", "query")), nil
+	}
+	bc := &bulkCollector{}
+	e := &exec{s: s.sch, doc: doc, vars: map[string]any{}, scopes: s.scopes, bulk: bc}
+	e.analyze("QueryRoot", op.sel, nil, 0)
+	switch {
+	case len(e.errs) > 0:
+		return q.bulkPayload(nil, userErrors("INVALID", "Invalid bulk query: "+e.errs[0].Message, "query")), nil
+	case bc.conns == 0:
+		return q.bulkPayload(nil, userErrors("INVALID", "Bulk queries must contain at least one connection.", "query")), nil
+	case bc.conns > 5:
+		return q.bulkPayload(nil, userErrors("INVALID", "Bulk queries cannot contain more than 5 connections.", "query")), nil
+	case bc.depth > 2:
+		return q.bulkPayload(nil, userErrors("INVALID", "Bulk queries cannot contain connections with a nesting depth greater than 2.", "query")), nil
+	}
+	// Run it now on a snapshot; it reports done after BulkDuration.
+	root := q.root("QueryRoot")
+	for _, sel := range e.collect("QueryRoot", op.sel, nil) {
+		def := s.sch["QueryRoot"].fields[sel.name]
+		if !def.conn {
+			continue
+		}
+		if def.scope != "" && !s.scopes[def.scope] {
+			return q.bulkPayload(nil, userErrors("INVALID", "Access denied for "+sel.name+" field. Required access: `"+def.scope+"` access scope.", "query")), nil
+		}
+		a, _ := e.args(sel)
+		delete(a, "first")
+		raw, err := root.f[sel.name].(resolver)(a)
+		if err != nil {
+			return q.bulkPayload(nil, userErrors("INVALID", "Invalid bulk query: "+err.Error(), "query")), nil
+		}
+		var nodeSels []*selection
+		for _, sub := range sel.sel {
+			switch sub.name {
+			case "nodes":
+				nodeSels = append(nodeSels, sub.sel...)
+			case "edges":
+				for _, es := range sub.sel {
+					if es.name == "node" {
+						nodeSels = append(nodeSels, es.sel...)
+					}
+				}
+			}
+		}
+		for _, n := range raw.(*connPage).nodes {
+			slot := len(bc.lines)
+			bc.lines = append(bc.lines, bulkLine{})
+			bc.lines[slot] = bulkLine{depth: 0, obj: e.object(n, nodeSels, []any{"\x00root"})}
+			bc.roots++
+		}
+	}
+	sig := make([]byte, 8)
+	_, _ = rand.Read(sig)
+	s.stats.BulkRuns++
+	bop := &bulkOp{n: len(s.bulkOps) + 1, query: text, createdAt: q.now, doneAt: q.now.Add(s.opts.BulkDuration),
+		data: bc.render(grouped), objects: len(bc.lines), roots: bc.roots, sig: hex.EncodeToString(sig), errorCode: s.failBulk}
+	s.failBulk = ""
+	s.bulkOps = append(s.bulkOps, bop)
+	return q.bulkPayload(bop), nil
+}
+
+func (q *queryRun) bulkCancel(args map[string]any) (any, error) {
+	for _, op := range q.s.bulkOps {
+		if op.gid() == strArg(args, "id") {
+			if q.now.Before(op.doneAt) {
+				op.canceled = true
+				op.doneAt = q.now
+			}
+			return &obj{typ: "BulkOperationCancelPayload", f: map[string]any{"bulkOperation": q.bulkObj(op), "userErrors": []*obj{}}}, nil
+		}
+	}
+	return &obj{typ: "BulkOperationCancelPayload", f: map[string]any{"bulkOperation": (*obj)(nil),
+		"userErrors": []*obj{{typ: "BulkOperationUserError", f: map[string]any{"field": []any{"id"}, "message": "Bulk operation does not exist", "code": nil}}}}}, nil
+}
+
+func (q *queryRun) bulkObj(op *bulkOp) *obj {
+	status := "COMPLETED"
+	var completed, url, errCode any
+	switch {
+	case op.canceled:
+		status = "CANCELED"
+	case q.now.Before(op.doneAt):
+		status = "RUNNING"
+		if q.now.Equal(op.createdAt) {
+			status = "CREATED"
+		}
+	case op.errorCode != "":
+		status, errCode = "FAILED", op.errorCode
+	}
+	objects, roots, size := "0", "0", "0"
+	if status == "COMPLETED" {
+		completed = ts(op.doneAt)
+		objects, roots, size = strconv.Itoa(op.objects), strconv.Itoa(op.roots), strconv.Itoa(len(op.data))
+		if op.objects > 0 {
+			url = q.s.URL + "/bulk/" + strconv.Itoa(op.n) + ".jsonl?sig=" + op.sig
+		}
+	}
+	return &obj{typ: "BulkOperation", f: map[string]any{
+		"id": op.gid(), "status": status, "errorCode": errCode, "createdAt": ts(op.createdAt), "completedAt": completed,
+		"objectCount": objects, "rootObjectCount": roots, "fileSize": size, "url": url, "partialDataUrl": nil,
+		"query": op.query, "type": "QUERY",
+	}}
+}
+
+// serveBulkFile serves a finished operation's JSONL like a signed storage
+// URL: no access token, byte ranges honoured.
+func (s *Server) serveBulkFile(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/bulk/"), ".jsonl")
+	n, _ := strconv.Atoi(name)
+	s.mu.Lock()
+	var op *bulkOp
+	if n >= 1 && n <= len(s.bulkOps) {
+		op = s.bulkOps[n-1]
+	}
+	s.mu.Unlock()
+	if op == nil || r.URL.Query().Get("sig") != op.sig {
+		http.Error(w, "<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code></Error>", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jsonl")
+	http.ServeContent(w, r, name+".jsonl", op.createdAt, bytes.NewReader(op.data))
+}
