@@ -359,7 +359,7 @@ func bytesText(n int64) string {
 	// Tenths of the unit, with integers only: exact and deterministic.
 	div := int64(1000)
 	i := 0
-	for i < len(units)-1 && n >= div*1000 {
+	for i < len(units)-1 && n >= div*1000-div/20 { // what would round to 1000.0 takes the next unit
 		div *= 1000
 		i++
 	}
