@@ -97,7 +97,7 @@ func (a *Agent) ImportFile(ctx context.Context, req FileRequest) error {
 }
 
 func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcome) error {
-	sum, size, err := hashFile(req.Path)
+	sum, err := hashFile(req.Path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", out.Name, err)
 	}
@@ -116,11 +116,6 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 		return record.ErrFull
 	}
 	limit := int64(a.cfg.CSV.MaxFileSize)
-	if size > limit && limit > 0 {
-		// Checked here too so that a huge file is not read twice to say so.
-		ref := &staffcsv.Refusal{Problems: []staffcsv.Problem{{Line: 0, Reason: fmt.Sprintf("the file is %d bytes, over the size limit of %d bytes", size, limit)}}}
-		return a.refuse(req, out, ref)
-	}
 	f, err := os.Open(req.Path)
 	if err != nil {
 		return err
@@ -240,18 +235,17 @@ func uniqueName(dir, name string) string {
 	}
 }
 
-func hashFile(path string) (string, int64, error) {
+func hashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeFileSync(path string, b []byte) error {
