@@ -114,6 +114,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		CAFile: cfg.Upstream.CAFile, Proxy: cfg.Upstream.Proxy,
 		MaxLines: cfg.Upstream.BatchSize, MaxBytes: int(cfg.Upstream.BatchMax), MaxAge: cfg.Upstream.BatchAge.D(),
 		Timeout: cfg.Upstream.Timeout.D(), UserAgent: "storeagent/" + opts.Version,
+		MinBackoff: cfg.Upstream.RetryMin.D(), MaxBackoff: cfg.Upstream.RetryMax.D(), PausedRetry: max(cfg.Upstream.RetryMax.D(), time.Second),
 	}, sp, opts.Logger)
 	if err != nil {
 		sp.Close()

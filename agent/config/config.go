@@ -69,6 +69,10 @@ type Upstream struct {
 	BatchMax  record.Size     `yaml:"batch_max_bytes"`
 	BatchAge  record.Duration `yaml:"batch_max_age"`
 	Timeout   record.Duration `yaml:"timeout"`
+	// Back-off between failed deliveries: from retry_min, doubling, up to
+	// retry_max, with full jitter.
+	RetryMin record.Duration `yaml:"retry_min"`
+	RetryMax record.Duration `yaml:"retry_max"`
 }
 
 // Location is one store: its TMAS id is the map key.
@@ -255,6 +259,12 @@ func (c *Config) SetDefaults() {
 	if c.Upstream.BatchAge == 0 {
 		c.Upstream.BatchAge = record.Duration(5 * time.Second)
 	}
+	if c.Upstream.RetryMin == 0 {
+		c.Upstream.RetryMin = record.Duration(time.Second)
+	}
+	if c.Upstream.RetryMax == 0 {
+		c.Upstream.RetryMax = record.Duration(5 * time.Minute)
+	}
 	if c.Upstream.Timeout == 0 {
 		c.Upstream.Timeout = record.Duration(2 * time.Minute)
 	}
@@ -396,6 +406,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Upstream.BatchMax < 1024 || c.Upstream.BatchMax > 8<<20 {
 		add("upstream.batch_max_bytes: %v is outside 1KiB..8MiB (the API's limit)", c.Upstream.BatchMax)
+	}
+	if c.Upstream.RetryMin > c.Upstream.RetryMax {
+		add("upstream.retry_min: %v is longer than retry_max %v", c.Upstream.RetryMin, c.Upstream.RetryMax)
 	}
 	if len(c.Locations) == 0 {
 		add("locations: required: at least one TMAS location, e.g. \"0421\": {timezone: America/Toronto}")

@@ -61,7 +61,7 @@ func TestPageShowsEveryFact(t *testing.T) {
 		{"shopify today and failures", "Records imported today 37 Consecutive failures 3 Last run fetched 0 pages, 0 records queued Schedule 2 * * * * with offset 1m53s"},
 		{"vend", "vend ok State ok Last run 2026-11-20 15:02:40 UTC (57m 20s ago) Last success 2026-11-20 15:02:44 UTC (57m 16s ago) Next run 2026-11-20 16:02:40 UTC (in 2m 40s) Last error none Records imported today 1,234 Consecutive failures 0 Last run fetched 2 pages, 18 records queued"},
 		{"vend backfill", "Backfill running from 2026-11-01 04:00:00 UTC (19d 12h ago) to 2026-11-08 05:00:00 UTC (12d 11h ago): 12 pages, 3,400 records read, 3,100 queued"},
-		{"buffer", "Buffer Records waiting 1,523 Bytes waiting 1.2 MB Oldest undelivered 18m 45s old, queued 2026-11-20 15:41:15 UTC (18m 45s ago) Buffer file 8.4 MB of 2 GB (0.4%) Full no Dead letters 2 records headquarters refused; see storeagent deadletter list File /var/lib/storeagent/buffer.db"},
+		{"buffer", "Buffer Records waiting 1,523 Bytes waiting 1.2 MB Oldest undelivered 18m 45s old, queued 2026-11-20 15:41:15 UTC (18m 45s ago) Buffer file 8.4 MB of 2 GB (0.4%) Full no Dead letters 2 records that headquarters refused; see storeagent deadletter list File /var/lib/storeagent/buffer.db"},
 		{"forwarder", "Forwarding to headquarters State paused Last delivery 2026-11-20 15:40:12 UTC (19m 48s ago) Last error " + tokenError + " at 2026-11-20 15:58:00 UTC (2m ago) Next attempt 2026-11-20 16:03:00 UTC (in 3m) Consecutive failures 7"},
 		{"forwarder totals", "Delivered 51,234 records in 42 batches Already at headquarters 12 records Dead-lettered 2 records Requests 57 (3.5 MB sent) Responses HTTP 200: 42 HTTP 401: 7 HTTP 503: 8"},
 		{"components", "Components ftp: failed: listen tcp :2121: bind: address already in use inbox: running maintenance: stopped source:shopify: running"},
@@ -163,7 +163,8 @@ func TestPageStates(t *testing.T) {
 			name: "full buffer, failed backfill, refused for now",
 			st: func() agent.Status {
 				st := calm()
-				st.Buffer.Full, st.Buffer.FileBytes, st.Buffer.MaxBytes = true, 2e9, 2e9
+				st.Buffer.Full, st.Buffer.FileBytes, st.Buffer.MaxBytes, st.Buffer.Dead = true, 2e9, 2e9, 1
+				st.Forwarder.Batches, st.Forwarder.Records, st.Forwarder.DeadLettered = 1, 1, 1
 				st.Sources[0].Backfill = &agent.Progress{Pages: 3, Records: 250, Queued: 250, Since: at("00:00:00"), Error: "vend: HTTP 503"}
 				st.Files = []agent.FileOutcome{{Name: "w48.csv", Origin: "ftp:timeclock", At: at("15:59:00"), Outcome: "full", Detail: "refused for now"}}
 				return st
@@ -172,6 +173,8 @@ func TestPageStates(t *testing.T) {
 				"Buffer file 2 GB of 2 GB (100.0%) Full full new uploads are refused and polling is paused",
 				"Backfill failed from 2026-11-20 00:00:00 UTC (16h ago) to now: 3 pages, 250 records read, 250 queued; vend: HTTP 503",
 				"2026-11-20 15:59:00 UTC (1m ago) w48.csv ftp:timeclock full 0 0 refused for now",
+				"Dead letters 1 record that headquarters refused; see storeagent deadletter list",
+				"Delivered 1 record in 1 batch Already at headquarters 0 records Dead-lettered 1 record Requests 0 (0 B sent)",
 			},
 			markup: []string{`<tr class="warn">`, `<span class="pill bad">failed</span>`},
 		},

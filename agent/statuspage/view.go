@@ -181,7 +181,7 @@ func newView(st agent.Status, wall time.Time) view {
 	v.Title = v.Agent + " · " + health + " — storeagent"
 
 	if r := st.Buffer.Recovery; r != nil {
-		v.Recovery = &recoveryView{SetAside: r.SetAside, Reason: r.Reason, Salvaged: count(int64(r.Salvaged)), At: at(r.At, "at start-up")}
+		v.Recovery = &recoveryView{SetAside: r.SetAside, Reason: r.Reason, Salvaged: countOf(int64(r.Salvaged), "queued record was", "queued records were"), At: at(r.At, "at start-up")}
 	}
 	for _, s := range st.Sources {
 		sv := sourceView{
@@ -193,8 +193,8 @@ func newView(st agent.Status, wall time.Time) view {
 			LastErrorAt:  at(s.LastErrorAt, ""),
 			RecordsToday: count(int64(s.RecordsToday)),
 			Failures:     s.Failures,
-			LastRunPages: count(int64(s.LastRunPages)),
-			LastQueued:   count(int64(s.LastRunQueued)),
+			LastRunPages: countOf(int64(s.LastRunPages), "page", "pages"),
+			LastQueued:   countOf(int64(s.LastRunQueued), "record", "records"),
 			Schedule:     s.Schedule,
 			Offset:       s.Offset,
 		}
@@ -204,7 +204,7 @@ func newView(st agent.Status, wall time.Time) view {
 		if b := s.Backfill; b != nil {
 			bv := &backfillView{
 				Since: at(b.Since, "the start"), Until: at(b.Until, "now"),
-				Pages: count(int64(b.Pages)), Records: count(int64(b.Records)), Queued: count(int64(b.Queued)),
+				Pages: countOf(int64(b.Pages), "page", "pages"), Records: countOf(int64(b.Records), "record", "records"), Queued: count(int64(b.Queued)),
 				State: "running", Class: "info", Error: b.Error,
 			}
 			switch {
@@ -227,7 +227,7 @@ func newView(st agent.Status, wall time.Time) view {
 		FileSize:  bytesText(b.FileBytes),
 		MaxSize:   "no limit",
 		Full:      b.Full,
-		Dead:      count(int64(b.Dead)),
+		Dead:      countOf(int64(b.Dead), "record", "records"),
 		HasDead:   b.Dead > 0,
 		Path:      b.Path,
 	}
@@ -248,10 +248,10 @@ func newView(st agent.Status, wall time.Time) view {
 		LastErrorAt:  at(f.LastErrorAt, ""),
 		NextAttempt:  at(f.NextAttempt, "none planned"),
 		Failures:     f.Failures,
-		Batches:      count(f.Batches),
-		Records:      count(f.Records),
-		Duplicates:   count(f.Duplicates),
-		DeadLettered: count(f.DeadLettered),
+		Batches:      countOf(f.Batches, "batch", "batches"),
+		Records:      countOf(f.Records, "record", "records"),
+		Duplicates:   countOf(f.Duplicates, "record", "records"),
+		DeadLettered: countOf(f.DeadLettered, "record", "records"),
 		Requests:     count(f.Requests),
 		BytesSent:    bytesText(f.BytesSent),
 	}
@@ -371,6 +371,14 @@ func bytesText(n int64) string {
 		return strconv.FormatInt(tenths/10, 10) + " " + units[i]
 	}
 	return strconv.FormatInt(tenths/10, 10) + "." + strconv.FormatInt(tenths%10, 10) + " " + units[i]
+}
+
+// countOf is count with the noun that agrees: "1 batch", "1,204 batches".
+func countOf(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return count(n) + " " + many
 }
 
 func plural(n int, one, many string) string {

@@ -94,9 +94,9 @@ func TestCSVContractEndToEnd(t *testing.T) {
 	h := startHQ(t, hqBin, filepath.Join(dir, "hq.db"), "127.0.0.1:0")
 
 	ftpAddr := freeAddr(t)
-	a := writeAgentConfig(t, filepath.Join(dir, "a"), h.url, "csv: {max_file_size: 1000B}\n"+ftpSection(t, ftpAddr, "timeclock-pass-1"))
+	a := writeAgentConfig(t, filepath.Join(dir, "a"), h.url, "", "csv: {max_file_size: 1000B}\n"+ftpSection(t, ftpAddr, "timeclock-pass-1"))
 	a.ftpAddr, a.ftpPassword = ftpAddr, "timeclock-pass-1"
-	b := writeAgentConfig(t, filepath.Join(dir, "b"), h.url, "csv: {date_order: mdy}\n")
+	b := writeAgentConfig(t, filepath.Join(dir, "b"), h.url, "", "csv: {date_order: mdy}\n")
 	pa := startAgent(t, agentBin, a)
 	pb := startAgent(t, agentBin, b)
 

@@ -232,19 +232,22 @@ type agentSetup struct {
 	ftpPassword                      string
 }
 
-func writeAgentConfig(t *testing.T, dir, upstream string, extra string) agentSetup {
+// writeAgentConfig writes an agent's configuration: headquarters at
+// upstream (upstreamOpts are more keys of the upstream mapping, e.g.
+// ", retry_max: 200ms"), plus extra sections.
+func writeAgentConfig(t *testing.T, dir, upstream, upstreamOpts, extra string) agentSetup {
 	t.Helper()
 	os.MkdirAll(dir, 0o750)
 	s := agentSetup{dir: dir, config: filepath.Join(dir, "config.yaml"), statusAddr: freeAddr(t)}
 	text := fmt.Sprintf(`agent: {id: e2e-store, data_dir: data, timezone: America/Toronto}
-upstream: {url: %q, token: agent-token, batch_max_age: 50ms}
+upstream: {url: %q, token: agent-token, batch_max_age: 50ms%s}
 locations:
   "0421": {timezone: America/Toronto}
   "0422": {timezone: Europe/Paris}
 inbox: {settle: 100ms, rescan: 500ms}
 status: {listen: %q}
 log: {level: debug}
-%s`, upstream, s.statusAddr, extra)
+%s`, upstream, upstreamOpts, s.statusAddr, extra)
 	if err := os.WriteFile(s.config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
