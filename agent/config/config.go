@@ -25,6 +25,7 @@ import (
 
 	"github.com/tmas/storeagent/ftpd"
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/shopify"
 	"github.com/tmas/storeagent/importers/vend"
 )
 
@@ -36,7 +37,7 @@ type Config struct {
 	FTP       *ftpd.Config        `yaml:"ftp"`
 	Inbox     Inbox               `yaml:"inbox"`
 	CSV       CSV                 `yaml:"csv"`
-	Shopify   *struct{}           `yaml:"shopify"` // TEMP
+	Shopify   *shopify.Config     `yaml:"shopify"`
 	Vend      *vend.Config        `yaml:"vend"`
 	Buffer    Buffer              `yaml:"buffer"`
 	Status    Status              `yaml:"status"`
@@ -338,6 +339,9 @@ func (c *Config) SetDefaults() {
 		}
 		c.FTP.SetDefaults()
 	}
+	if c.Shopify != nil {
+		c.Shopify.SetDefaults()
+	}
 	if c.Vend != nil {
 		c.Vend.SetDefaults()
 	}
@@ -467,6 +471,11 @@ func (c *Config) Validate() error {
 			}
 		}
 		if err := c.FTP.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Shopify != nil {
+		if err := c.Shopify.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}
