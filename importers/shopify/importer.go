@@ -422,7 +422,12 @@ func (i *Importer) complete(ctx context.Context, o *gOrder) (bool, error) {
 			after = o.Agreements.Edges[n-1].Cursor
 		}
 		var d orderData
-		if _, err := i.c.do(ctx, request{what: "orders", query: moreAgreementsQuery, vars: map[string]any{"id": o.ID, "after": after}, cost: moreAgrCost}, &d); err != nil {
+		err := i.followUp(ctx, func(limit float64) request {
+			n, sn, cost, _, _ := followUpSizes(limit)
+			return request{what: "orders", query: moreAgreementsQuery, cost: cost,
+				vars: map[string]any{"id": o.ID, "after": after, "first": n, "salesFirst": sn}}
+		}, &d)
+		if err != nil {
 			return false, err
 		}
 		if d.Order == nil {
@@ -439,8 +444,12 @@ func (i *Importer) complete(ctx context.Context, o *gOrder) (bool, error) {
 				agAfter = o.Agreements.Edges[k-1].Cursor
 			}
 			var d orderData
-			vars := map[string]any{"id": o.ID, "agreementAfter": agAfter, "after": e.Node.Sales.PageInfo.EndCursor}
-			if _, err := i.c.do(ctx, request{what: "orders", query: moreSalesQuery, vars: vars, cost: moreSalesCost}, &d); err != nil {
+			err := i.followUp(ctx, func(limit float64) request {
+				_, _, _, n, cost := followUpSizes(limit)
+				return request{what: "orders", query: moreSalesQuery, cost: cost,
+					vars: map[string]any{"id": o.ID, "agreementAfter": agAfter, "after": e.Node.Sales.PageInfo.EndCursor, "first": n}}
+			}, &d)
+			if err != nil {
 				return false, err
 			}
 			if d.Order == nil {
@@ -455,6 +464,27 @@ func (i *Importer) complete(ctx context.Context, o *gOrder) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// followUp runs a follow-up query sized for the cost limit, shrinking it
+// when Shopify says the limit is lower.
+func (i *Importer) followUp(ctx context.Context, build func(limit float64) request, out any) error {
+	for tries := 0; ; tries++ {
+		i.mu.Lock()
+		limit := i.maxCost
+		i.mu.Unlock()
+		_, err := i.c.do(ctx, build(limit), out)
+		var mc *maxCostError
+		if !errors.As(err, &mc) {
+			return err
+		}
+		if tries > 3 || mc.max <= 0 || mc.max >= limit {
+			return fmt.Errorf("shopify: a follow-up query exceeds Shopify's query cost limit (%.0f > %.0f)", mc.cost, mc.max)
+		}
+		i.mu.Lock()
+		i.maxCost = mc.max
+		i.mu.Unlock()
+	}
 }
 
 // shopLocation is one of the shop's locations.

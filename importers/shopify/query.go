@@ -17,9 +17,7 @@ import (
 const (
 	agreementsFirst = 3  // agreements per order in a page of orders
 	salesFirst      = 8  // sales per agreement in a page of orders
-	moreAgreements  = 5  // agreements per follow-up query
-	moreSalesFirst  = 20 // sales per agreement in that follow-up
-	allSalesFirst   = 100
+	moreSalesFirst  = 20 // sales per agreement in a follow-up for more agreements
 )
 
 const saleFields = `__typename actionType lineType quantity
@@ -53,13 +51,13 @@ fragment StoreagentAgreement on SalesAgreement {
   }
 }`
 
-const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: String) {
+const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: String, $first: Int!, $salesFirst: Int!) {
   order(id: $id) {
-    agreements(first: 5, after: $after) {
+    agreements(first: $first, after: $after) {
       pageInfo { hasNextPage }
       edges { cursor node {
         __typename id happenedAt reason
-        sales(first: 20) {
+        sales(first: $salesFirst) {
           pageInfo { hasNextPage endCursor }
           nodes { ` + saleFields + ` }
         }
@@ -68,12 +66,12 @@ const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: S
   }
 }`
 
-const moreSalesQuery = `query StoreagentAgreementSales($id: ID!, $agreementAfter: String, $after: String) {
+const moreSalesQuery = `query StoreagentAgreementSales($id: ID!, $agreementAfter: String, $after: String, $first: Int!) {
   order(id: $id) {
     agreements(first: 1, after: $agreementAfter) {
       edges { node {
         id
-        sales(first: 100, after: $after) {
+        sales(first: $first, after: $after) {
           pageInfo { hasNextPage endCursor }
           nodes { ` + saleFields + ` }
         }
@@ -102,12 +100,25 @@ const (
 	orderCost     = 3 + 2 + agreementsFirst*(1+agreementCost) // app, retailLocation, staffMember, agreements
 	shopCost      = 3
 	locationsCost = 2 + 250
-	moreAgrCost   = 1 + 2 + moreAgreements*(1+2+moreSalesFirst*(1+saleCost))
-	moreSalesCost = 1 + 2 + 1*(1+2+allSalesFirst*(1+saleCost))
 	maxQueryCost  = 1000
 )
 
-func ordersCost(first int) float64 { return float64(2 + first*(1+orderCost)) }
+// followUpSizes are the page sizes of the follow-up queries that fit a cost
+// limit: agreements (with sales) per query for an order, and sales per query
+// for one agreement, with the requested cost of each.
+func followUpSizes(limit float64) (agreements, agrSales int, agrCost float64, sales int, salesCost float64) {
+	lim := int(limit)
+	agrSales = moreSalesFirst
+	per := 1 + 2 + agrSales*(1+saleCost)
+	agreements = (lim - 3) / per
+	if agreements < 1 {
+		agreements, agrSales = 1, max(1, (lim-6)/(1+saleCost))
+	}
+	agrCost = float64(3 + agreements*(1+2+agrSales*(1+saleCost)))
+	sales = min(250, max(1, (lim-6)/(1+saleCost)))
+	salesCost = float64(6 + sales*(1+saleCost))
+	return
+}
 
 // bulkQuery is the same selection for a bulk operation: no page sizes, and
 // every nested connection's nodes come back as their own JSONL lines.
