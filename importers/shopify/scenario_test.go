@@ -258,8 +258,8 @@ func torontoShop(t *testing.T) sShop {
 		orders: []sOrder{
 			// 2026-11-01 has 25 hours in Toronto: 01:00-02:00 happens twice.
 			{name: "#1001", loc: "queen", at: at(2026, 11, 1, 0, 30), lines: []sLine{{qty: 2, price: "10.00", discount: "2.00", tax: "2.34", title: "Mug", sku: "MUG-1", barcodeID: "0123456789012"}}},
-			{name: "#1002", loc: "queen", at: utc(11, 1, 5, 30), lines: []sLine{{qty: 1, price: "25.00", tax: "3.25"}}},  // 01:30 EDT
-			{name: "#1003", loc: "queen", at: utc(11, 1, 6, 45), lines: []sLine{{qty: 1, price: "40.00", tax: "5.20"}}},  // 01:45 EST
+			{name: "#1002", loc: "queen", at: utc(11, 1, 5, 30), lines: []sLine{{qty: 1, price: "25.00", tax: "3.25"}}}, // 01:30 EDT
+			{name: "#1003", loc: "queen", at: utc(11, 1, 6, 45), lines: []sLine{{qty: 1, price: "40.00", tax: "5.20"}}}, // 01:45 EST
 			{name: "#1004", loc: "king", at: at(2026, 11, 1, 23, 10), lines: []sLine{{qty: 3, price: "4.00", tax: "1.56"}}, shipping: "5.00", shipTax: "0.65", tip: "3.00"},
 			{name: "#1005", loc: "king", at: at(2026, 11, 2, 10, 0), lines: []sLine{{qty: 1, price: "50.00", giftCard: true}, {qty: 1, price: "20.00", tax: "2.60"}}},
 			{name: "#1006", loc: "queen", at: at(2026, 11, 5, 14, 20), lines: []sLine{{qty: 2, price: "15.00", discount: "3.00", tax: "3.51"}, {qty: 1, price: "8.00", tax: "1.04"}}},
