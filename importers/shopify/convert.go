@@ -147,14 +147,15 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 	zone := zoneFor(b)
 	orderID := numericID(o.ID)
 	rev := o.UpdatedAt.UnixMilli()
+	prefix := "shopify:" + i.shop + ":"
 	mk := func(kind, key string, at time.Time, p *part, paid bool) record.Record {
 		cur := p.currency
 		if cur == "" {
 			cur = o.CurrencyCode
 		}
 		staff := ""
-		if kind == record.KindSale && o.StaffMember != nil {
-			staff = numericID(o.StaffMember.ID)
+		if key == prefix+"order:"+orderID && o.StaffMember != nil {
+			staff = numericID(o.StaffMember.ID) // who rang up the sale; returns may be someone else's
 		}
 		return record.Record{
 			Type: record.TypeTransaction, Key: key, Source: record.SourceShopify, LocationID: b.location, RevHint: rev,
@@ -164,7 +165,6 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 			},
 		}
 	}
-	prefix := "shopify:" + i.shop + ":"
 
 	var sale, all part
 	var saleAt time.Time

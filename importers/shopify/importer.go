@@ -102,7 +102,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 	if base == "" {
 		base = "https://" + shop + ".myshopify.com"
 	}
-	log := opts.Logger.With("source", record.SourceShopify)
+	log := opts.Logger
 	c := &client{hc: opts.HTTPClient, log: log, now: opts.Now, sleep: opts.Sleep, shop: shop, base: base, version: cfg.APIVersion}
 	if ref := cfg.TokenRef(); ref.IsSet() {
 		tok, err := ref.Resolve()

@@ -89,6 +89,7 @@ func (q *queryRun) bulkRun(args map[string]any) (any, error) {
 	}
 	text := strArg(args, "query")
 	grouped, _ := args["groupObjects"].(bool)
+	grouped = grouped && !s.opts.UngroupedBulk
 	doc, err := parseDocument(text)
 	if err != nil {
 		return q.bulkPayload(nil, userErrors("INVALID", "Invalid bulk query: "+err.Error(), "query")), nil
