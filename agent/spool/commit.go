@@ -224,12 +224,25 @@ func (s *Spool) Commit(c Change) (Result, error) {
 }
 
 // checkRoom refuses a change when the live data plus the change (with room
-// for its index entries) would not fit under MaxSize.
+// for its index entries) would not fit under 90% of MaxSize. Once it has
+// refused, it keeps refusing until the data falls under 70% of what it was
+// then: "full" stays full for every input until headquarters has drained a
+// good part, instead of flapping between a refused large file and an
+// accepted small one.
 func (s *Spool) checkRoom(tx *bolt.Tx, estimate int64) error {
 	free := int64(tx.DB().Stats().FreePageN) * int64(tx.DB().Info().PageSize)
 	used := tx.Size() - free
-	if used+3*estimate > s.opts.MaxSize*9/10 {
-		return fmt.Errorf("%w (buffer uses %d of %d bytes)", record.ErrFull, used, s.opts.MaxSize)
+	limit := s.opts.MaxSize * 9 / 10
+	full := fmt.Errorf("%w (buffer uses %d of %d bytes)", record.ErrFull, used, s.opts.MaxSize)
+	if at := s.fullAt.Load(); at >= 0 {
+		if used > at*7/10 || used+3*estimate > limit {
+			return full
+		}
+		s.fullAt.Store(-1)
+	}
+	if used+3*estimate > limit {
+		s.fullAt.Store(used)
+		return full
 	}
 	return nil
 }
@@ -239,6 +252,6 @@ func (s *Spool) Full() bool {
 	if s.opts.MaxSize <= 0 {
 		return false
 	}
-	err := s.view(func(tx *bolt.Tx) error { return s.checkRoom(tx, 64<<10) })
+	err := s.view(func(tx *bolt.Tx) error { return s.checkRoom(tx, 0) })
 	return errors.Is(err, record.ErrFull)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,6 +76,9 @@ type Spool struct {
 
 	statsMu sync.Mutex
 	stats   counters
+	// fullAt is the data size when input was last refused for room, -1
+	// when not full: input stays refused until usage falls well below it.
+	fullAt atomic.Int64
 }
 
 type counters struct {
@@ -101,6 +105,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
 	s := &Spool{opts: opts, log: opts.Logger}
+	s.fullAt.Store(-1)
 	db, damage := s.openChecked()
 	var rec *Recovery
 	if damage != nil {

@@ -540,3 +540,47 @@ func TestLineMatchesJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestFullStaysFullUntilDrained(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "buffer.db"), 1<<20)
+	big := func(prefix string, n int) []record.Record {
+		var rs []record.Record
+		for j := range n {
+			rs = append(rs, sale(fmt.Sprintf("%s-%d", prefix, j), t0, "1", 1))
+		}
+		return rs
+	}
+	var err error
+	for i := 0; err == nil; i++ {
+		_, err = s.Commit(Change{Records: big(fmt.Sprint("b", i), 400)})
+	}
+	if !errors.Is(err, record.ErrFull) {
+		t.Fatalf("got %v, want ErrFull", err)
+	}
+	// A single small record is refused too: the buffer is full, not "full for large input".
+	if _, err := s.Commit(Change{Records: big("small", 1)}); !errors.Is(err, record.ErrFull) {
+		t.Errorf("got %v for a small record right after ErrFull, want ErrFull", err)
+	}
+	if !s.Full() {
+		t.Error("got Full() false while refusing input")
+	}
+	// Deliver one batch: not enough to leave the full state.
+	b, _ := s.NextBatch(Limits{MaxLines: 100, MaxBytes: 8 << 20})
+	s.Ack(b.ID)
+	if _, err := s.Commit(Change{Records: big("small2", 1)}); !errors.Is(err, record.ErrFull) {
+		t.Errorf("got %v after draining a little, want still full", err)
+	}
+	for {
+		b, err := s.NextBatch(Limits{MaxLines: 10000, MaxBytes: 8 << 20})
+		if errors.Is(err, ErrNoBatch) {
+			break
+		}
+		s.Ack(b.ID)
+	}
+	if s.Full() {
+		t.Error("got Full() true after draining everything")
+	}
+	if _, err := s.Commit(Change{Records: big("after", 10)}); err != nil {
+		t.Errorf("got %v after draining, want room", err)
+	}
+}
