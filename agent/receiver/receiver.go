@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -247,18 +248,36 @@ func (r *Receiver) submit(agent, idem string, lines [][]byte) outcome {
 		rev int64
 	}
 	recs := make([]parsed, len(lines))
+	problems := make([][]string, len(lines))
+	decodeErrs := make([]error, len(lines))
+	// Lines are decoded and checked on every core; what each line gets is
+	// kept by its index, so the answer is the same as line by line.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(lines)/500))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(lines); i += workers {
+				val, err := decodeLine(lines[i])
+				if err != nil {
+					decodeErrs[i] = err
+					continue
+				}
+				key, rev, p := v.check(val)
+				problems[i], recs[i] = p, parsed{key, rev}
+			}
+		}()
+	}
+	wg.Wait()
 	var rejected []rejection
-	for i, l := range lines {
-		val, err := decodeLine(l)
-		if err != nil {
-			return outcome{status: http.StatusBadRequest, err: fmt.Sprintf("line %d is not JSON: %v", i+1, err)}
+	for i := range lines {
+		if decodeErrs[i] != nil {
+			return outcome{status: http.StatusBadRequest, err: fmt.Sprintf("line %d is not JSON: %v", i+1, decodeErrs[i])}
 		}
-		key, rev, problems := v.check(val)
-		if len(problems) > 0 {
-			rejected = append(rejected, rejection{Line: i + 1, Error: joinProblems(problems)})
-			continue
+		if len(problems[i]) > 0 {
+			rejected = append(rejected, rejection{Line: i + 1, Error: joinProblems(problems[i])})
 		}
-		recs[i] = parsed{key, rev}
 	}
 	if len(rejected) > 0 {
 		return outcome{status: http.StatusUnprocessableEntity, rejected: rejected}
