@@ -129,9 +129,9 @@ func checkDisk(c *config.Config) record.Finding {
 		return record.Finding{Check: "disk space", Detail: err.Error()}
 	}
 	need := min(int64(c.Buffer.MaxSize), 1<<30)
-	f := record.Finding{Check: "disk space", OK: free >= need, Detail: fmt.Sprintf("%s free where the buffer lives", record.Size(free))}
+	f := record.Finding{Check: "disk space", OK: free >= need, Detail: humanBytes(free) + " free where the buffer lives"}
 	if !f.OK {
-		f.Fix = fmt.Sprintf("free at least %s on that disk, or lower buffer.max_size; when the disk fills, uploads are refused", record.Size(need))
+		f.Fix = fmt.Sprintf("free at least %s on that disk, or lower buffer.max_size; when the disk fills, uploads are refused", humanBytes(need))
 	}
 	return f
 }
@@ -270,4 +270,18 @@ func checkCert(path string, generated bool) record.Finding {
 		f.OK, f.Detail = true, "valid until "+cert.NotAfter.Format(time.DateOnly)
 	}
 	return f
+}
+
+// humanBytes writes a byte count for people: 512 B, 3.4 MiB, 76.7 GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
