@@ -245,6 +245,9 @@ func TestImportRefuses(t *testing.T) {
 			want: []string{
 				`line 2: location_id: unknown location "0499" (this agent serves 0421, 0422)`,
 				`line 3: location_id: unknown location "421" (this agent serves 0421, 0422; did a spreadsheet drop the leading zeros of 0421?)`}},
+		{name: "an agent without locations", in: hdr + "0421,E017,,2026-11-20,08:58,17:04,,30\n",
+			opts: func(o *Options) { o.Locations = nil },
+			want: []string{`line 2: location_id: unknown location "0421" (this agent serves no location: check its configuration)`}},
 		{name: "another location than the bound one", in: hdr + "0422,E017,,2026-11-20,08:58,17:04,,30\n",
 			opts: func(o *Options) { o.BoundLocation = "0421" },
 			want: []string{`line 2: location_id: "0422" is not the location of this FTP user (0421)`}},
@@ -665,6 +668,49 @@ func TestOneByteReads(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, got.String()); diff != "" {
 				t.Errorf("got another outcome one byte at a time (-whole +bytes):\n%s", diff)
+			}
+		})
+	}
+}
+
+// shortSeeker reports a size of 0 for SeekEnd, like a file still growing when
+// it is measured: the size limit must then hold while reading.
+type shortSeeker struct{ *strings.Reader }
+
+func (s shortSeeker) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		return 0, nil
+	}
+	return s.Reader.Seek(off, whence)
+}
+
+// TestLateFileProblems covers problems of the whole file found after the
+// first 64 KiB, while rows are being read.
+func TestLateFileProblems(t *testing.T) {
+	hdr := "location_id,employee_id,date,clock_in,clock_out\n"
+	filler := strings.Repeat("0421,E000,2026-11-20,09:00,17:00\n", 2*bufSize/33)
+	for _, tc := range []struct {
+		name string
+		r    io.ReadSeeker
+		max  int64
+		want string
+	}{
+		{"NUL byte", strings.NewReader(hdr + filler + "0421,E\x00,2026-11-20,09:00,17:00\n"), 0, "file is not text (it contains NUL bytes)"},
+		{"size limit", shortSeeker{strings.NewReader(hdr + filler)}, bufSize + 100, fmt.Sprintf("file exceeds the size limit of %d bytes", bufSize+100)},
+		{"size limit in the first 64 KiB", shortSeeker{strings.NewReader(hdr + filler)}, 100, "file exceeds the size limit of 100 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := baseOptions(t)
+			opts.MaxSize = tc.max
+			n := 0
+			_, err := Import(tc.r, opts, 0, func(record.Record) error { n++; return nil })
+			var ref *Refusal
+			if !errors.As(err, &ref) || n != 0 {
+				t.Fatalf("got %v and %d records, want a refusal", err, n)
+			}
+			want := &Refusal{Problems: []Problem{{Reason: tc.want}}}
+			if diff := cmp.Diff(want, ref); diff != "" {
+				t.Errorf("got another refusal (-want +got):\n%s", diff)
 			}
 		})
 	}

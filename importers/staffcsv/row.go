@@ -287,6 +287,9 @@ func (p *parser) unknownLocation(loc string) string {
 		served = append(served, id)
 	}
 	slices.Sort(served)
+	if len(served) == 0 {
+		return fmt.Sprintf("unknown location %q (this agent serves no location: check its configuration)", loc)
+	}
 	msg := fmt.Sprintf("unknown location %q (this agent serves %s", loc, strings.Join(served, ", "))
 	for _, id := range served {
 		if t := strings.TrimLeft(id, "0"); t != id && t == strings.TrimLeft(loc, "0") {
