@@ -321,7 +321,7 @@ func sameWall(t time.Time, d civil, c clock) bool {
 	return y == d.y && m == d.m && dd == d.d && h == c.h && mi == c.m && s == c.s
 }
 
-// nextDay is the calendar day after d.
+// next is the calendar day after d.
 func (d civil) next() civil {
 	if d.d < daysIn(d.m, d.y) {
 		return civil{d.y, d.m, d.d + 1}
