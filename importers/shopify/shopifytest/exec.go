@@ -38,6 +38,13 @@ type exec struct {
 	errs   []*gqlError
 	actual int
 	bulk   *bulkCollector
+	flat   map[flatKey][]*selection
+}
+
+type flatKey struct {
+	typ  string
+	sels *selection
+	n    int
 }
 
 // analyze validates a selection set against the schema and returns its
@@ -252,9 +259,26 @@ func (e *exec) collect(typ string, sels []*selection, out []*selection) []*selec
 	return out
 }
 
+// flatten is collect, remembered per type and selection set.
+func (e *exec) flatten(typ string, sels []*selection) []*selection {
+	if len(sels) == 0 {
+		return nil
+	}
+	k := flatKey{typ, sels[0], len(sels)}
+	if fs, ok := e.flat[k]; ok {
+		return fs
+	}
+	if e.flat == nil {
+		e.flat = map[flatKey][]*selection{}
+	}
+	fs := e.collect(typ, sels, nil)
+	e.flat[k] = fs
+	return fs
+}
+
 // object executes a selection set on one object.
 func (e *exec) object(o *obj, sels []*selection, path []any) ordered {
-	fs := e.collect(o.typ, sels, nil)
+	fs := e.flatten(o.typ, sels)
 	out := make(ordered, 0, len(fs))
 	td := e.s[o.typ]
 	for _, sel := range fs {
@@ -263,7 +287,15 @@ func (e *exec) object(o *obj, sels []*selection, path []any) ordered {
 			continue
 		}
 		def := td.fields[sel.name]
-		p := append(append([]any{}, path...), sel.key())
+		ft := e.s[def.typ]
+		if ft.kind == kScalar && !def.conn && def.scope == "" {
+			raw := o.f[sel.name]
+			if _, ok := raw.(resolver); !ok {
+				out = append(out, kv{sel.key(), raw})
+				continue
+			}
+		}
+		p := append(append(make([]any, 0, len(path)+1), path...), sel.key())
 		if def.scope != "" && !e.scopes[def.scope] {
 			e.errs = append(e.errs, &gqlError{
 				Message: fmt.Sprintf("Access denied for %s field. Required access: `%s` access scope.", sel.name, def.scope),
@@ -302,7 +334,6 @@ func (e *exec) object(o *obj, sels []*selection, path []any) ordered {
 			out = append(out, kv{sel.key(), e.conn(raw, sel, args, p)})
 			continue
 		}
-		ft := e.s[def.typ]
 		if ft.kind == kScalar {
 			out = append(out, kv{sel.key(), raw})
 			continue
@@ -540,8 +571,7 @@ func (b *bulkCollector) render(grouped bool) []byte {
 	}
 	var out []byte
 	for _, l := range lines {
-		j, _ := json.Marshal(l.obj)
-		out = append(out, j...)
+		out, _ = appendJSON(out, l.obj)
 		out = append(out, '\n')
 	}
 	return out

@@ -3,6 +3,7 @@ package shopifytest
 import (
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -185,22 +186,68 @@ type kv struct {
 
 type ordered []kv
 
-func (o ordered) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	for i, e := range o {
-		if i > 0 {
-			b = append(b, ',')
+func (o ordered) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
+
+// appendJSON encodes the values answers are made of without reflection.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case ordered:
+		b = append(b, '{')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, e.k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, e.v); err != nil {
+				return nil, err
+			}
 		}
-		k, _ := json.Marshal(e.k)
-		b = append(b, k...)
-		b = append(b, ':')
-		v, err := json.Marshal(e.v)
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
 		}
-		b = append(b, v...)
+		return append(b, ']'), nil
+	case string:
+		if isPlain(x) {
+			b = append(b, '"')
+			b = append(b, x...)
+			return append(b, '"'), nil
+		}
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
 	}
-	return append(b, '}'), nil
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// isPlain reports whether s needs no escaping in JSON.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (o ordered) get(k string) (any, bool) {
