@@ -313,8 +313,8 @@ func (c *client) do(ctx context.Context, r request, out any) (*costInfo, error) 
 					return nil, fmt.Errorf("shopify: unreadable answer to the %s query: %w", r.what, err)
 				}
 			}
-			if len(gr.Extensions.Search) > 0 && string(gr.Extensions.Search) != "null" {
-				c.log.Warn("shopify: the search filter was not fully understood", "what", r.what, "search", string(gr.Extensions.Search))
+			if w := searchWarnings(gr.Extensions.Search); w != "" {
+				c.log.Warn("shopify: the search filter was not fully understood", "what", r.what, "warnings", w)
 			}
 			return gr.Extensions.Cost, nil
 		case status == http.StatusUnauthorized:
@@ -365,6 +365,27 @@ func (c *client) fatalErrors(r request, gr gqlResponse) error {
 		return fmt.Errorf("shopify: the API refused the %s query: %s", r.what, trim(e.Message, 300))
 	}
 	return nil
+}
+
+// searchWarnings returns the warnings of extensions.search (Shopify also
+// describes filters it understood there, which is no cause for alarm).
+func searchWarnings(raw json.RawMessage) string {
+	var s []struct {
+		Warnings []struct {
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"warnings"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	var out []string
+	for _, e := range s {
+		for _, w := range e.Warnings {
+			out = append(out, w.Field+": "+w.Message)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func pathHas(path []any, name string) bool {

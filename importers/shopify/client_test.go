@@ -257,3 +257,31 @@ func TestAPIVersionFallForward(t *testing.T) {
 		t.Errorf("finding (-want +got):\n%s", d)
 	}
 }
+
+func TestSearchWarnings(t *testing.T) {
+	for _, tc := range []struct{ name, raw, want string }{
+		{"none", ``, ""},
+		{"understood", `[{"path":["orders"],"query":"updated_at:>='2026-11-20T09:00:00Z'","parsed":{"field":"updated_at"}}]`, ""},
+		{"warned", `[{"path":["orders"],"warnings":[{"field":"updated_at","message":"Values containing a colon must be quoted."},{"field":"foo","message":"Invalid search field for this query."}]}]`,
+			"updated_at: Values containing a colon must be quoted.; foo: Invalid search field for this query."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := searchWarnings([]byte(tc.raw)); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnreadableCursor(t *testing.T) {
+	r, b := smallShop(t, shopifytest.Options{}, 1)
+	imp := r.importer(t, Config{}, b)
+	for _, tc := range []struct{ cursor, want string }{
+		{`{not json`, "shopify: the saved position is unreadable (invalid character 'n' looking for beginning of object key string): reset the shopify state to start over"},
+		{`{"v":9,"kind":"incremental"}`, `shopify: the saved position is not one this version understands (v9, "incremental"): reset the shopify state to start over`},
+	} {
+		if _, err := imp.Fetch(context.Background(), []byte(tc.cursor)); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: got %v, want %s", tc.cursor, err, tc.want)
+		}
+	}
+}

@@ -52,6 +52,16 @@ type Importer struct {
 	scopes   map[string]bool
 }
 
+// The shape the agent calls (its own interface is declared there, by the
+// consumer; this guard keeps the two in step without importing the agent).
+var _ interface {
+	Name() string
+	Fetch(ctx context.Context, cursor []byte) (record.Page, error)
+	BackfillCursor(since, until time.Time) ([]byte, error)
+	Locations(ctx context.Context) ([]record.Location, error)
+	Check(ctx context.Context) []record.Finding
+} = (*Importer)(nil)
+
 // Name is the source's name.
 func (i *Importer) Name() string { return record.SourceShopify }
 

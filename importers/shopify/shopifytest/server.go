@@ -270,6 +270,11 @@ func (s *Server) LastQuery() string {
 	return s.lastQuery
 }
 
+var (
+	_ http.Handler = (*Server)(nil)
+	_ Clock        = (*VirtualClock)(nil)
+)
+
 var graphqlPath = regexp.MustCompile(`^/admin/api/([^/]+)/graphql\.json$`)
 
 // ServeHTTP routes like Shopify's admin host.
