@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,11 +22,11 @@ import (
 // which sees the library's plaintext replies: when a transfer ends with one
 // of our coded errors ("452 x.csv not kept: ..."), the connection is told to
 // expect it, and the library's reply that wraps exactly that text is
-// replaced by it. With explicit TLS the
-// library wraps the connection in its own TLS server after "234", so from
-// there ctrlConn terminates the client's TLS itself and speaks TLS to the
-// library over an in-memory pipe (pinned to our own certificate): the
-// library's TLS state (TLSRequired, HasTLSForControl) stays exact.
+// replaced by it. With explicit TLS the library wraps the connection in its
+// own TLS server after "234", so from there ctrlConn terminates the client's
+// TLS itself and speaks TLS to the library over an in-memory pipe (pinned to
+// our own certificate): the library's TLS state (TLSRequired,
+// HasTLSForControl) stays exact.
 
 // coded is an error whose text starts with the FTP reply that should carry
 // it: "452 x.csv not kept: ...". It unwraps to the library's sentinel for
@@ -37,12 +38,8 @@ type coded struct {
 	cause error  // for the log only
 }
 
-func (e *coded) Error() string { return itoa3(e.code) + " " + e.msg }
+func (e *coded) Error() string { return strconv.Itoa(e.code) + " " + e.msg }
 func (e *coded) Unwrap() error { return e.err }
-
-func itoa3(n int) string {
-	return string([]byte{byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
-}
 
 var (
 	// replyRE matches the library's replies that wrap a driver or transfer error.

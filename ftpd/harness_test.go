@@ -166,8 +166,9 @@ func testHash(t testing.TB, pw string) string {
 }
 
 // startServer runs a server on 127.0.0.1 with two users, TLS off and any
-// passive port, after edit has changed the configuration.
-func startServer(t testing.TB, edit func(*Config)) *testServer {
+// passive port, after edit has changed the configuration and prepare the
+// server (before it serves).
+func startServer(t testing.TB, edit func(*Config), prepare ...func(*Server)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := Config{
@@ -193,6 +194,9 @@ func startServer(t testing.TB, edit func(*Config)) *testServer {
 		ts.mu.Lock()
 		ts.delays = append(ts.delays, d)
 		ts.mu.Unlock()
+	}
+	for _, p := range prepare {
+		p(s)
 	}
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)

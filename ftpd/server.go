@@ -176,7 +176,7 @@ func (s *Server) listenLocked() (err error) {
 	}
 	s.ln = &ctrlListener{Listener: ln, adopt: s.adopt}
 	s.ftp = ftpserver.NewFtpServer(s)
-	s.ftp.Logger = s.log.With("component", "ftpserverlib")
+	s.ftp.Logger = s.log.With("lib", "ftpserverlib")
 	if err := s.ftp.Listen(); err != nil {
 		_ = ln.Close()
 		s.ln, s.ftp = nil, nil

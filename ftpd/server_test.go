@@ -451,8 +451,9 @@ func TestDiskFull(t *testing.T) {
 		{"sync", &enospc{limit: 1 << 20, failSync: true}, "452 x.csv not kept: the disk is full, try again later"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t, nil)
-			ts.wrapPartial = func(f partialFile) partialFile { tc.full.partialFile = f; return tc.full }
+			ts := startServer(t, nil, func(s *Server) {
+				s.wrapPartial = func(f partialFile) partialFile { tc.full.partialFile = f; return tc.full }
+			})
 			c := ts.login(t)
 			if got := reply(c.Stor("x.csv", strings.NewReader(strings.Repeat(shiftsCSV, 20)))); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,5 +183,44 @@ func TestConfiguredCertificate(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "unused")); !os.IsNotExist(err) {
 		t.Errorf("no certificate should be generated when files are given: %v", err)
+	}
+}
+
+func TestTLSRequiredRefusesCleartextData(t *testing.T) {
+	ts := startServer(t, func(c *Config) { c.TLS.Mode, c.TLS.Required = TLSExplicit, true })
+	r := dialRaw(t, ts.addr)
+	if got := r.cmd(t, "AUTH TLS"); !strings.HasPrefix(got, "234 ") {
+		t.Fatalf("AUTH TLS: got %q", got)
+	}
+	conn := tls.Client(r.conn, ts.tlsClientConfig(t))
+	r.tp = textproto.NewConn(conn)
+	for _, c := range []struct{ cmd, want string }{
+		{"USER " + testUser, "331 OK"},
+		{"PASS " + testPassword, "230 Password ok, continue"},
+		{"PBSZ 0", "200 Whatever"},
+		{"PROT C", "200 OK"},
+	} {
+		if got := r.cmd(t, "%s", c.cmd); got != c.want {
+			t.Fatalf("%s: got %q, want %q", strings.Fields(c.cmd)[0], got, c.want)
+		}
+	}
+	got := r.cmd(t, "EPSV")
+	var port int
+	if _, err := fmt.Sscanf(got[strings.Index(got, "|||"):], "|||%d|)", &port); err != nil {
+		t.Fatalf("EPSV: got %q", got)
+	}
+	data, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	if got, want := r.cmd(t, "STOR clear.csv"), "421 unable to open transfer: TLS is required"; got != want {
+		t.Errorf("STOR over a cleartext data connection: got %q, want %q", got, want)
+	}
+	waitFor(t, "the refused upload to be closed", func() bool {
+		return hasEvent(ts.Server, Event{Kind: EventUploadFailed, File: "clear.csv", Code: codeAborted})
+	})
+	if diff := cmp.Diff(map[string]string{}, tree(t, ts.home)); diff != "" {
+		t.Errorf("nothing may be kept (-want +got):\n%s", diff)
 	}
 }
