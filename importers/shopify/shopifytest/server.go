@@ -30,7 +30,7 @@ type Options struct {
 	MaxCost      int           // most a single query may request; default 1000
 	Throttle429  bool          // answer THROTTLED with HTTP 429 instead of 200
 	SearchLag    time.Duration // writes reach the orders search index after this; default 5s, negative for none
-	Versions     []string      // supported API versions, oldest first
+	Versions     []string      // supported API versions, oldest first; default DefaultVersions()
 	Latency      time.Duration // with a *VirtualClock: how long each request takes
 	TokenTTL     time.Duration // lifetime of client-credentials tokens; default 24h
 	BulkDuration time.Duration // how long a bulk query runs; default 0 (done at the first poll)
@@ -40,8 +40,11 @@ type Options struct {
 	UngroupedBulk bool
 }
 
-// DefaultVersions are the API versions the double supports by default.
-var DefaultVersions = []string{"2025-10", "2026-01", "2026-04", "2026-07", "2026-10"}
+// DefaultVersions are the API versions the double supports by default,
+// oldest first.
+func DefaultVersions() []string {
+	return []string{"2025-10", "2026-01", "2026-04", "2026-07", "2026-10"}
+}
 
 // ShopState is the shop's standing with Shopify.
 type ShopState int
@@ -141,7 +144,7 @@ func newServer(opts Options) *Server {
 		opts.SearchLag = 0
 	}
 	if len(opts.Versions) == 0 {
-		opts.Versions = slices.Clone(DefaultVersions)
+		opts.Versions = DefaultVersions()
 	}
 	if opts.TokenTTL == 0 {
 		opts.TokenTTL = 24 * time.Hour
