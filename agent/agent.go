@@ -149,7 +149,9 @@ func (a *Agent) Config() *config.Config { return a.cfg }
 // closes the buffer. It returns the first component failure, if any made the
 // agent stop.
 func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
+	a.mu.Lock()
 	a.started = a.now()
+	a.mu.Unlock()
 	defer a.spool.Close()
 	if rec := a.recovery; rec != nil {
 		a.log.Error("the buffer file was damaged at start-up and set aside; the agent continues with a fresh one",

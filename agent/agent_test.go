@@ -167,7 +167,7 @@ func TestRefusedFileChangesNothing(t *testing.T) {
 	h := start(t, "", Options{})
 	h.drop("bad.csv", "location_id,employee_id,date,clock_in,clock_out\n9999,E1,2026-11-20,09:00,17:00\n0421,,2026-11-20,09:00,17:00\n0421,E3,2026-11-20,9h,17:00\n0421,E4,2026-11-20,09:00,17:00\n")
 	report := filepath.Join(h.agent.cfg.Inbox.Dir, "rejected", "bad.csv.errors.txt")
-	h.waitFor("the error report", func() bool { _, err := os.Stat(report); return err == nil })
+	h.waitFor("the refusal noted", func() bool { return len(h.agent.Status().Files) == 1 })
 	b, _ := os.ReadFile(report)
 	for _, want := range []string{"line 2: location_id:", "line 3: employee_id:", "line 4: clock_in:"} {
 		if !strings.Contains(string(b), want) {

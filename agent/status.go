@@ -45,7 +45,7 @@ const (
 // Status returns a snapshot.
 func (a *Agent) Status() Status {
 	now := a.now()
-	st := Status{Agent: a.cfg.Agent.ID, Version: a.opts.Version, Started: a.started, Now: now.UTC(), Components: map[string]string{}}
+	st := Status{Agent: a.cfg.Agent.ID, Version: a.opts.Version, Now: now.UTC(), Components: map[string]string{}}
 	bs := a.spool.Stats()
 	st.Buffer = BufferStatus{Stats: bs, Recovery: a.recovery, Path: a.cfg.Buffer.Path}
 	if !bs.Oldest.IsZero() {
@@ -53,6 +53,7 @@ func (a *Agent) Status() Status {
 	}
 	st.Forwarder = a.fwd.Status()
 	a.mu.Lock()
+	st.Started = a.started
 	a.rollToday()
 	for _, name := range sortedKeys(a.sources) {
 		s := *a.sources[name]

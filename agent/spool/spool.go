@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -159,6 +160,12 @@ func (s *Spool) boltOptions() *bolt.Options {
 // openChecked opens the file and runs bbolt's consistency check. Any error
 // other than the lock means the file is damaged.
 func (s *Spool) openChecked() (db *bolt.DB, damage error) {
+	if err := precheck(s.opts.Path); err != nil {
+		return nil, err
+	}
+	// A fault reading the mapped file becomes a panic, recovered below,
+	// instead of killing the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			if db != nil {
@@ -203,6 +210,10 @@ func (s *Spool) setAside(damage error) (*Recovery, error) {
 // (with a good checksum), dead letters and state. Panics of bbolt on damaged
 // pages end the salvage; what was copied by then stays.
 func (s *Spool) salvage(path string) (n int, err error) {
+	if err := precheck(path); err != nil {
+		return 0, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("bbolt panicked: %v", p)
