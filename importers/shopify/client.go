@@ -276,6 +276,10 @@ func (c *client) do(ctx context.Context, r request, out any) (*costInfo, error) 
 				if throttled > maxThrottled {
 					return nil, fmt.Errorf("shopify: still throttled after %d waits while reading %s: another app or agent may be using this app's rate limit", throttled, r.what)
 				}
+				if ci := gr.Extensions.Cost; ci != nil && ci.ThrottleStatus.MaximumAvailable > 0 && ci.RequestedQueryCost > ci.ThrottleStatus.MaximumAvailable {
+					// No wait can ever make room: the query must ask for less.
+					return nil, &maxCostError{cost: ci.RequestedQueryCost, max: ci.ThrottleStatus.MaximumAvailable}
+				}
 				if ci := gr.Extensions.Cost; ci != nil && ci.ThrottleStatus.RestoreRate > 0 {
 					r.cost = math.Max(r.cost, ci.RequestedQueryCost)
 					c.log.Info("shopify: throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
