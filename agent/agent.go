@@ -223,16 +223,27 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 	return err
 }
 
-// maintain compacts the buffer when it has drained and rolls the daily
-// counters.
+// maintain forgets record keys older than buffer.key_retention (so the
+// buffer's memory of delivered keys stays bounded) and compacts the buffer
+// when it has drained.
 func (a *Agent) maintain(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			if a.now().Sub(lastPrune) >= 24*time.Hour {
+				lastPrune = a.now()
+				n, err := a.spool.PruneKeys(a.now().Add(-a.cfg.Buffer.KeyRetention.D()), 10000)
+				if err != nil {
+					a.log.Warn("forgetting old record keys failed", "err", err)
+				} else if n > 0 {
+					a.log.Info("forgot old record keys", "keys", n, "older_than", a.cfg.Buffer.KeyRetention.D())
+				}
+			}
 			if _, err := a.spool.Compact(64 << 20); err != nil {
 				a.log.Warn("buffer compaction failed", "err", err)
 			}

@@ -30,6 +30,7 @@ type Result struct {
 // hash of its content, and what it added to the hourly totals.
 type keyState struct {
 	rev  int64
+	at   int64 // unix seconds of the last change, for pruning
 	hash [16]byte
 	hour string // hourly bucket key, "" when it contributes nothing
 	net  string
@@ -41,6 +42,8 @@ func (k keyState) encode() []byte {
 	var b bytes.Buffer
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(k.rev))
+	b.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(k.at))
 	b.Write(n[:])
 	b.Write(k.hash[:])
 	writeString(&b, k.hour)
@@ -54,12 +57,13 @@ func (k keyState) encode() []byte {
 
 func decodeKeyState(v []byte) (keyState, bool) {
 	var k keyState
-	if len(v) < 24 {
+	if len(v) < 32 {
 		return k, false
 	}
 	k.rev = int64(binary.BigEndian.Uint64(v))
-	copy(k.hash[:], v[8:24])
-	v = v[24:]
+	k.at = int64(binary.BigEndian.Uint64(v[8:]))
+	copy(k.hash[:], v[16:32])
+	v = v[32:]
 	var ok bool
 	if k.hour, v, ok = readString(v); !ok {
 		return k, false
@@ -182,7 +186,7 @@ func (s *Spool) Commit(c Change) (Result, error) {
 				return err
 			}
 			queuedBytes += int64(len(line) + 12)
-			next := keyState{rev: out.Rev, hash: p.enc.hash}
+			next := keyState{rev: out.Rev, at: now.Unix(), hash: p.enc.hash}
 			if seen && prev.hour != "" {
 				deltas[prev.hour] = deltas[prev.hour].sub(prev)
 			}

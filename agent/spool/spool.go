@@ -39,7 +39,7 @@ var (
 	metaBatchSeq = []byte("batch_seq")
 )
 
-const formatVersion = "1"
+const formatVersion = "2"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 

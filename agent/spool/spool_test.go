@@ -584,3 +584,24 @@ func TestFullStaysFullUntilDrained(t *testing.T) {
 		t.Errorf("got %v after draining, want room", err)
 	}
 }
+
+func TestPruneKeys(t *testing.T) {
+	now := t0
+	s, _, err := Open(Options{Path: filepath.Join(t.TempDir(), "buffer.db"), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Commit(Change{Records: []record.Record{sale("old", t0, "1", 1)}})
+	now = t0.Add(48 * time.Hour)
+	s.Commit(Change{Records: []record.Record{sale("new", t0, "1", 1)}})
+	n, err := s.PruneKeys(t0.Add(24*time.Hour), 1)
+	if err != nil || n != 1 {
+		t.Fatalf("got %d, %v; want 1 key pruned", n, err)
+	}
+	// The pruned key is new again; the kept one is still recognised.
+	res, _ := s.Commit(Change{Records: []record.Record{sale("old", t0, "1", 1), sale("new", t0, "1", 1)}})
+	if res.Queued != 1 || res.Unchanged != 1 {
+		t.Errorf("got %+v, want the pruned key queued again and the kept one unchanged", res)
+	}
+}
