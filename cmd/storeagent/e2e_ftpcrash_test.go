@@ -40,6 +40,7 @@ func TestFTPCrashUploads(t *testing.T) {
 		var wg sync.WaitGroup
 		for c := range 4 {
 			wg.Add(1)
+			crng := rand.New(rand.NewPCG(uint64(cycle), uint64(c)))
 			go func() {
 				defer wg.Done()
 				conn, err := ftp.Dial(ftpAddr, ftp.DialWithExplicitTLS(&tls.Config{InsecureSkipVerify: true}), ftp.DialWithTimeout(5*time.Second))
@@ -61,9 +62,11 @@ func TestFTPCrashUploads(t *testing.T) {
 					u := &upload{name: fmt.Sprintf("c%d-%04d.csv", c, seq)}
 					uploads = append(uploads, u)
 					mu.Unlock()
-					data, keys := shiftsFile(strings.TrimSuffix(u.name, ".csv"), 50+rng.IntN(400))
+					data, keys := shiftsFile(strings.TrimSuffix(u.name, ".csv"), 50+crng.IntN(400))
 					data = bytes.Replace(bytes.ReplaceAll(data, []byte("0421,"), nil), []byte("location_id,"), nil, 1)
+					mu.Lock()
 					u.keys = keys
+					mu.Unlock()
 					if err := conn.Stor(u.name, bytes.NewReader(data)); err != nil {
 						return // the agent died under it: the client would retry later
 					}
