@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 type csvCase struct {
 	name  string
 	data  []byte
-	via   string // inbox or ftp (the FTP user is bound to location 0421)
+	via   string // inbox, go-ftps (user bound to 0421), curl-ftp or curl-ftps (unbound user)
 	agent string // A: dmy, 1000-byte limit; B: mdy, no limit
 }
 
@@ -32,6 +33,7 @@ func csvCases(t *testing.T) []csvCase {
 		t.Fatal(err)
 	}
 	var out []csvCase
+	ways := []string{"inbox", "curl-ftp", "curl-ftps"}
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".csv") {
@@ -46,12 +48,15 @@ func csvCases(t *testing.T) []csvCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := csvCase{name: name, data: data, via: "inbox", agent: "A"}
+		c := csvCase{name: name, data: data, via: ways[len(out)%len(ways)], agent: "A"}
 		if strings.Contains(name, "bound-0421") {
-			c.via = "ftp"
+			c.via = "go-ftps"
+		}
+		if strings.Contains(name, "size-limit") {
+			c.via = "inbox" // over FTP the upload itself is refused with 552 and nothing is kept
 		}
 		if strings.Contains(name, "mdy") || name == "refused-many-bad-lines.csv" {
-			c.agent = "B"
+			c.agent, c.via = "B", "inbox"
 		}
 		out = append(out, c)
 	}
@@ -84,10 +89,11 @@ func mustZone(name string) *time.Location {
 	return z
 }
 
-// TestCSVContractEndToEnd drops every accepted form and every refusal
-// reason of the CSV contract into real agents, by the inbox and over FTPS,
-// and checks headquarters' records field by field and every refused file's
-// report line by line.
+// TestCSVContractEndToEnd delivers every accepted form and every refusal
+// reason of the CSV contract to real agents — by the watched inbox, with
+// curl over FTP and FTPS, and with a Go FTP client over FTPS — and checks
+// headquarters' records field by field and every refused file's report line
+// by line, as read back over FTP for uploads.
 func TestCSVContractEndToEnd(t *testing.T) {
 	agentBin, hqBin := binaries(t)
 	dir := t.TempDir()
@@ -119,7 +125,9 @@ func TestCSVContractEndToEnd(t *testing.T) {
 		before := filesSeen(setup)
 		var reportText string
 		switch c.via {
-		case "ftp":
+		case "curl-ftp", "curl-ftps":
+			reportText = curlUpload(t, c, a)
+		case "go-ftps":
 			err := ftpc.Stor(c.name, bytes.NewReader(c.data))
 			if refused {
 				if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), c.name+".errors.txt") {
@@ -210,4 +218,36 @@ func filesSeen(s agentSetup) int {
 		}
 	}
 	return max(n, m)
+}
+
+// curlUpload sends a case with curl as the unbound FTP user, over FTP or
+// explicit FTPS, checks the answer, and for a refused file reads its report
+// back over FTP.
+func curlUpload(t *testing.T, c csvCase, a agentSetup) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), c.name)
+	if err := os.WriteFile(src, c.data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "ftp://payroll:" + a.ftpPassword + "@" + a.ftpAddr + "/"
+	args := []string{"-sS", "--max-time", "60"}
+	if c.via == "curl-ftps" {
+		args = append(args, "--ssl-reqd", "-k")
+	}
+	out, err := exec.Command("curl", append(args, "-T", src, base+c.name)...).CombinedOutput()
+	refused := strings.HasPrefix(c.name, "refused-")
+	if !refused {
+		if err != nil {
+			t.Errorf("%s: curl (%s) failed: %v %s", c.name, c.via, err, out)
+		}
+		return ""
+	}
+	if err == nil {
+		t.Errorf("%s: curl (%s) got 226 for a refused file", c.name, c.via)
+	}
+	report, err := exec.Command("curl", append(args, base+"rejected/"+c.name+".errors.txt")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: the report cannot be read back with curl: %v %s", c.name, err, report)
+	}
+	return string(report)
 }

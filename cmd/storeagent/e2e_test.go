@@ -254,9 +254,10 @@ log: {level: debug}
 	return s
 }
 
-// ftpSection is the ftp: block of a configuration with one user,
-// timeclock, bound to location 0421.
-func ftpSection(t *testing.T, addr, password string) string {
+// ftpSection is the ftp: block of a configuration with two users with the
+// same password: timeclock, bound to location 0421, and payroll, bound to
+// none (its files name their location).
+func ftpSection(t testing.TB, addr, password string) string {
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +268,8 @@ func ftpSection(t *testing.T, addr, password string) string {
   tls: {mode: explicit}
   users:
     - {name: timeclock, password_hash: '%s', location: "0421"}
-`, addr, hash)
+    - {name: payroll, password_hash: '%s'}
+`, addr, hash, hash)
 }
 
 func (s agentSetup) inbox() string { return filepath.Join(s.dir, "data", "inbox") }
