@@ -327,25 +327,21 @@ func (s *Spool) Close() error {
 
 // update runs fn in a write transaction, maps a full disk or file to
 // record.ErrFull, and turns a bbolt panic into an error.
-func (s *Spool) update(fn func(tx *bolt.Tx) error) (err error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return errors.New("spool: closed")
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("spool: the buffer file looks damaged (bbolt: %v); restart the agent to set it aside", p)
-		}
-	}()
-	err = s.db.Update(fn)
+func (s *Spool) update(fn func(tx *bolt.Tx) error) error {
+	err := s.tx(true, fn)
 	if err != nil && (errors.Is(err, bolterrors.ErrMaxSizeReached) || errors.Is(err, syscall.ENOSPC)) {
 		return fmt.Errorf("%w (%v)", record.ErrFull, err)
 	}
 	return err
 }
 
-func (s *Spool) view(fn func(tx *bolt.Tx) error) (err error) {
+// view runs fn in a read transaction.
+func (s *Spool) view(fn func(tx *bolt.Tx) error) error { return s.tx(false, fn) }
+
+// tx runs fn in a transaction while the file is open (compaction swaps it
+// under the write lock) and turns a bbolt panic on a damaged page into an
+// error.
+func (s *Spool) tx(write bool, fn func(tx *bolt.Tx) error) (err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
@@ -356,6 +352,9 @@ func (s *Spool) view(fn func(tx *bolt.Tx) error) (err error) {
 			err = fmt.Errorf("spool: the buffer file looks damaged (bbolt: %v); restart the agent to set it aside", p)
 		}
 	}()
+	if write {
+		return s.db.Update(fn)
+	}
 	return s.db.View(fn)
 }
 
