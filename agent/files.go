@@ -70,7 +70,7 @@ func (a *Agent) ImportFile(ctx context.Context, req FileRequest) error {
 		return nil
 	}
 	name := filepath.Base(req.Path)
-	out := FileOutcome{Name: name, Origin: req.Origin, At: a.now()}
+	out := FileOutcome{Name: name, Origin: req.Origin, At: a.now(), Location: req.Location}
 	err := a.importFile(ctx, req, &out)
 	switch {
 	case err == nil:
@@ -152,7 +152,7 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 		a.fwd.Wake()
 		return nil
 	}
-	_, err = staffcsv.Import(f, opts, st.Committed, func(r record.Record) error {
+	summary, err := staffcsv.Import(f, opts, st.Committed, func(r record.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -173,6 +173,7 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 	if err := commit(true); err != nil {
 		return err
 	}
+	out.Location = strings.Join(summary.Locations, ", ")
 	out.Outcome, out.Records, out.Queued = "accepted", st.Records, st.Queued
 	if out.Queued < out.Records {
 		out.Detail = fmt.Sprintf("%d of %d shifts were already known unchanged", out.Records-out.Queued, out.Records)

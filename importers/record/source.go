@@ -50,7 +50,10 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	if e.Lines > 0 {
+	if e.Lines == 1 {
+		return "file " + e.Name + " refused: " + e.Reason + " (1 bad line, see " + filepath.Base(e.Report) + ")"
+	}
+	if e.Lines > 1 {
 		return "file " + e.Name + " refused: " + e.Reason + " (" + strconv.Itoa(e.Lines) + " bad lines, see " + filepath.Base(e.Report) + ")"
 	}
 	return "file " + e.Name + " refused: " + e.Reason
