@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/importers/shopify/shopifytest"
 	"github.com/tmas/storeagent/importers/vend/vendtest"
@@ -104,5 +106,53 @@ status: {listen: %q}
 	out, code = runCLI(t, "status", "--config", path)
 	if code != 1 || !strings.Contains(out, "30 records waiting") || !strings.Contains(out, "the agent is not running") {
 		t.Errorf("status while stopped: exit %d\n%s", code, out)
+	}
+}
+
+// TestFTPPasswd sets a password from standard input: the hash lands in the
+// configuration (comments kept), a new user is added with its location, and
+// the agent's configuration still loads with it.
+func TestFTPPasswd(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, `# store 42
+agent: {id: s42, data_dir: data}
+upstream: {url: "http://127.0.0.1:1", token: t}
+locations: {"0421": {timezone: America/Toronto}}
+ftp:
+  listen: "127.0.0.1:0"
+  users:
+    - {name: timeclock, password_hash: 'old', location: "0421"} # the timeclock
+`)
+	var out syncBuffer
+	err := run(context.Background(), []string{"ftp", "passwd", "payroll", "--location", "0421", "--config", path}, strings.NewReader("s3cret-pass\n"), &out, &out)
+	if err != nil || !strings.Contains(out.String(), "FTP user payroll added in "+path) {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	err = run(context.Background(), []string{"ftp", "passwd", "timeclock", "--config", path}, strings.NewReader("another-pass\n"), &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := readFile(t, path)
+	for _, want := range []string{"# store 42", "# the timeclock", "name: payroll", `location: "0421"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the configuration lost or lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "s3cret-pass") || strings.Contains(text, "another-pass") || strings.Contains(text, "'old'") {
+		t.Errorf("a password is in the configuration in clear, or the old hash stayed:\n%s", text)
+	}
+	c, err := (&env{configPath: path}).load()
+	if err != nil {
+		t.Fatalf("the edited configuration does not load: %v", err)
+	}
+	for _, u := range c.FTP.Users {
+		pw := map[string]string{"payroll": "s3cret-pass", "timeclock": "another-pass"}[u.Name]
+		if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(pw)) != nil {
+			t.Errorf("user %s: the stored hash does not match the password", u.Name)
+		}
+	}
+	if _, code := runCLI(t, "ftp", "passwd", "x", "--config", path); code != 2 {
+		t.Errorf("got exit %d for an empty password, want 2", code)
 	}
 }
