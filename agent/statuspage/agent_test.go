@@ -172,7 +172,7 @@ func TestRealAgentPage(t *testing.T) {
 		"State idle Last delivery ",
 		"Delivered 2 records in 1 batch ",
 		"Responses HTTP 200: 1",
-		"week47.csv inbox accepted 2 2 ",
+		"week47.csv inbox 0421 accepted 2 2 ",
 		hostile + " inbox refused 0 0 " + refusal,
 		"shopify error " + revoked,
 	} {

@@ -27,7 +27,7 @@ const (
 	shopifyError = "shopify: the access token was rejected: the custom app may have been uninstalled or its creator removed from the shop (HTTP 401)"
 	tokenError   = "headquarters refused the agent's token (HTTP 401): check upstream.token"
 	setAside     = "/var/lib/storeagent/buffer.db.damaged-20261120T135930Z"
-	refusedText  = `file <script>alert(1)</script>.csv refused: line 3: clock_in: "9h" is not a time (1 bad lines, see <script>alert(1)</script>.csv.errors.txt)`
+	refusedText  = `file <script>alert(1)</script>.csv refused: line 3: clock_in: "9h" is not a time (1 bad line, see <script>alert(1)</script>.csv.errors.txt)`
 )
 
 func at(hms string) time.Time {

@@ -92,7 +92,7 @@ func TestPageShowsEveryFact(t *testing.T) {
 		{"good source green", `<h3>vend <span class="pill good">ok</span></h3>`},
 		{"paused forwarder red", `<dt>State</dt><dd><span class="pill bad">paused</span></dd>`},
 		{"refused row red and escaped", `<tr class="bad"><td><time datetime="2026-11-20T15:30:00Z">2026-11-20 15:30:00 UTC</time> (30m ago)</td><td><code>&lt;script&gt;alert(1)&lt;/script&gt;.csv</code></td>`},
-		{"refused detail escaped", `<td class="detail">file &lt;script&gt;alert(1)&lt;/script&gt;.csv refused: line 3: clock_in: &#34;9h&#34; is not a time (1 bad lines, see &lt;script&gt;alert(1)&lt;/script&gt;.csv.errors.txt)</td>`},
+		{"refused detail escaped", `<td class="detail">file &lt;script&gt;alert(1)&lt;/script&gt;.csv refused: line 3: clock_in: &#34;9h&#34; is not a time (1 bad line, see &lt;script&gt;alert(1)&lt;/script&gt;.csv.errors.txt)</td>`},
 		{"accepted row not red", `<tr class="good"><td><time datetime="2026-11-20T14:10:00Z">`},
 		{"error escaped", `check upstream.token`},
 		{"apostrophe escaped", `headquarters refused the agent&#39;s token`},
