@@ -260,3 +260,29 @@ func TestSourceFailureIsVisibleAndResumes(t *testing.T) {
 		t.Errorf("got report %s", mustJSON(hours))
 	}
 }
+
+func TestControlAPIAnswersOnlyThisMachine(t *testing.T) {
+	h := start(t, "", Options{})
+	handler := h.agent.Handler(nil)
+	for _, tc := range []struct {
+		method, remote string
+		want           int
+	}{
+		{"POST", "192.0.2.7:5000", 403},
+		{"POST", "127.0.0.1:5000", 200},
+		{"POST", "[::1]:5000", 200},
+		{"GET", "192.0.2.7:5000", 200},
+	} {
+		path := "/api/deadletter/retry"
+		if tc.method == "GET" {
+			path = "/api/status"
+		}
+		req := httptest.NewRequest(tc.method, path, nil)
+		req.RemoteAddr = tc.remote
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s %s from %s: got %d, want %d", tc.method, path, tc.remote, rec.Code, tc.want)
+		}
+	}
+}

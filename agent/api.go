@@ -15,11 +15,32 @@ import (
 // Handler serves the local control API that the command line talks to when
 // the agent runs as a service (the buffer file is locked by the running
 // agent), plus /healthz. Routes on mux may be added by the caller (status
-// page, metrics).
+// page, metrics). Everything that changes something (sync, backfill, dead
+// letter retry) answers only callers on this machine, even when
+// status.listen is opened to the network to show the page.
 func (a *Agent) Handler(mux *http.ServeMux) http.Handler {
 	if mux == nil {
 		mux = http.NewServeMux()
 	}
+	return localWrites(a.routes(mux))
+}
+
+// localWrites refuses requests other than GET and HEAD from callers that
+// are not on this machine.
+func localWrites(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+				writeJSON(w, http.StatusForbidden, map[string]string{"error": "the control API answers only this machine"})
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *Agent) routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, a.Status())
 	})
