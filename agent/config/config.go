@@ -135,6 +135,9 @@ type Log struct {
 // the line and the key.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: %s does not exist: give one with --config, or run `storeagent install` to write a sample there (`storeagent demo` needs none)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
