@@ -135,3 +135,27 @@ func fmtAll(v any) string {
 }
 
 func sprintf(f string, v any) string { return fmt.Sprintf(f, v) }
+
+// TestPackagedSampleDecodes: the sample configuration that install and the
+// packages write uses only known keys; what it leaves to fill in is
+// reported as such, each at its line.
+func TestPackagedSampleDecodes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "installer", "packaging", "config.sample.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), raw)
+	if err == nil {
+		t.Fatal("the unedited sample was accepted; it should ask for agent.id, upstream and locations")
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if strings.Contains(line, "unknown key") || strings.Contains(line, "wrong type") || !strings.HasPrefix(line, "config.yaml:") {
+			t.Errorf("the sample does not decode: %s", line)
+		}
+	}
+	for _, want := range []string{"agent.id: required", "upstream.url: required", "locations: required"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the sample's errors lack %q:\n%s", want, err)
+		}
+	}
+}
