@@ -125,14 +125,7 @@ func (p *parser) tooLarge() *Refusal {
 }
 
 // newCSV returns the reader both passes use.
-func (p *parser) newCSV(br *bufio.Reader) *csv.Reader {
-	cr := csv.NewReader(br)
-	cr.Comma = p.delim
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	cr.LazyQuotes = false
-	return cr
-}
+func (p *parser) newCSV(r io.Reader) *rowReader { return newRowReader(r, byte(p.delim)) }
 
 // blank reports a row whose fields are all empty or spaces (Excel writes
 // empty rows as ";;;;").
@@ -227,12 +220,11 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 	amendKind := 0
 	for {
 		rec, err := cr.Read()
-		sn.rowDone()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
+			var pe *rowError
 			if !errors.As(err, &pe) {
 				if ref := sniffRefusal(err, p, lastLine); ref != nil {
 					return sum, ref
@@ -257,7 +249,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 			continue
 		}
 		sum.Rows++
-		p.line, _ = cr.FieldPos(0)
+		p.line = cr.Line()
 		lastLine = p.line
 		amend = -1
 		if len(rec) < p.nfields {
@@ -311,7 +303,6 @@ func (p *parser) headerRefused(ref *Refusal, sn *sniffer) error {
 	if !p.track || !p.sensitive {
 		return ref
 	}
-	sn.noRowLimit = true
 	if _, err := io.Copy(io.Discard, sn); err != nil {
 		if r := sniffRefusal(err, p, 0); r != nil {
 			return r
@@ -336,16 +327,15 @@ func (p *parser) encodingName() string {
 }
 
 // readHeader reads the first non-blank row after the "sep=" line.
-func (p *parser) readHeader(cr *csv.Reader, sn *sniffer) ([]string, int, *Refusal, error) {
+func (p *parser) readHeader(cr *rowReader, sn *sniffer) ([]string, int, *Refusal, error) {
 	sepPending := p.sepLine
 	for {
 		rec, err := cr.Read()
-		sn.rowDone()
 		if err == io.EOF {
 			return nil, 0, fileRefusal("file is empty"), nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
+			var pe *rowError
 			if errors.As(err, &pe) {
 				return nil, 0, &Refusal{BadLines: 1, Problems: []Problem{{Line: pe.StartLine,
 					Reason: "the header row is not valid CSV: " + pe.Err.Error()}}}, nil
@@ -362,7 +352,7 @@ func (p *parser) readHeader(cr *csv.Reader, sn *sniffer) ([]string, int, *Refusa
 			sepPending = false
 			continue
 		}
-		line, _ := cr.FieldPos(0)
+		line := cr.Line()
 		return slices.Clone(rec), line, nil, nil
 	}
 }
@@ -495,7 +485,7 @@ func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Recor
 		if seen <= skip {
 			continue
 		}
-		p.line, _ = cr.FieldPos(0)
+		p.line = cr.Line()
 		if len(rec) < p.nfields || extraFields(rec, p.nfields) > 0 {
 			return emitted, changed(fmt.Errorf("line %d", p.line))
 		}

@@ -249,17 +249,13 @@ func resolve(zone *time.Location, d civil, c clock) (time.Time, bool) {
 }
 
 // span is a stretch of time in which a zone keeps one offset, from one of
-// its transitions to the next (unbounded ends are ±2^62 s).
+// its transitions to the next, with the wall times that fall in it and in no
+// other span.
 type span struct {
-	zone   *time.Location
-	off    int64 // seconds east of UTC
-	lo, hi int64 // unix seconds
+	zone     *time.Location
+	off      int64 // seconds east of UTC
+	wlo, whi int64 // wall times (unix seconds read as UTC) that exist once, with off
 }
-
-// spanSlack is more than any offset change (Samoa skipped a whole day): a
-// wall time whose instant falls this far inside a span exists once, with the
-// span's offset.
-const spanSlack = 2 * 86400
 
 // resolver is resolve with a cache of the current span of each zone, so that
 // the usual row costs a little arithmetic instead of several zone lookups.
@@ -268,25 +264,15 @@ type resolver struct{ spans []span }
 func (rs *resolver) resolve(zone *time.Location, d civil, c clock) (time.Time, bool) {
 	wall := d.unixDays()*86400 + int64(c.h*3600+c.m*60+c.s)
 	for i := range rs.spans {
-		if sp := &rs.spans[i]; sp.zone == zone {
-			if u := wall - sp.off; u >= sp.lo+spanSlack && u < sp.hi-spanSlack {
-				return time.Unix(u, 0).In(zone), true
-			}
+		if sp := &rs.spans[i]; sp.zone == zone && wall >= sp.wlo && wall < sp.whi {
+			return time.Unix(wall-sp.off, 0).In(zone), true
 		}
 	}
 	t, ok := resolve(zone, d, c)
 	if !ok {
 		return t, false
 	}
-	start, end := t.ZoneBounds()
-	_, off := t.Zone()
-	sp := span{zone: zone, off: int64(off), lo: -1 << 62, hi: 1 << 62}
-	if !start.IsZero() {
-		sp.lo = start.Unix()
-	}
-	if !end.IsZero() {
-		sp.hi = end.Unix()
-	}
+	sp := spanOf(zone, t)
 	for i := range rs.spans {
 		if rs.spans[i].zone == zone {
 			rs.spans[i] = sp
@@ -295,6 +281,29 @@ func (rs *resolver) resolve(zone *time.Location, d civil, c clock) (time.Time, b
 	}
 	rs.spans = append(rs.spans, sp)
 	return t, true
+}
+
+// spanOf is the span of zone that holds t. A wall time w read with the span's
+// offset is the instant w-off; it belongs to the span alone when that instant
+// lies between the transitions lo and hi and when neither neighbour's offset
+// (prev before lo, next from hi) also maps it into the neighbour: so w must be
+// at least lo+max(off, prev) and below hi+min(off, next). The neighbours are
+// assumed longer than the offset changes around them (days against hours).
+func spanOf(zone *time.Location, t time.Time) span {
+	const unbounded = 1 << 62
+	start, end := t.ZoneBounds()
+	_, o := t.Zone()
+	off := int64(o)
+	sp := span{zone: zone, off: off, wlo: -unbounded, whi: unbounded}
+	if !start.IsZero() {
+		_, prev := start.Add(-time.Second).Zone()
+		sp.wlo = start.Unix() + max(off, int64(prev))
+	}
+	if !end.IsZero() {
+		_, next := end.Zone()
+		sp.whi = end.Unix() + min(off, int64(next))
+	}
+	return sp
 }
 
 // unixDays is the number of days from 1970-01-01 to d (proleptic Gregorian

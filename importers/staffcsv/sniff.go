@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 )
 
-// Errors the sniffer returns through encoding/csv to stop pass 1 early.
+// Errors the sniffer (and, for errRowTooLong, the row reader) return to stop
+// pass 1 early.
 var (
 	errTooLarge   = errors.New("file exceeds the size limit")
 	errNotText    = errors.New("file is not text")
@@ -22,22 +23,20 @@ const maxRowBytes = 64 << 10
 // bufSize is the read buffer, which also bounds the header line.
 const bufSize = 64 << 10
 
-// sniffer watches the raw bytes of pass 1 on their way to encoding/csv: it
+// sniffer watches the raw bytes of pass 1 on their way to the row reader: it
 // counts them against the size limit, refuses NUL bytes, tells whether the
-// whole file is valid UTF-8, counts double quotes (an odd count means the file
-// ends inside a quoted field) and bounds the bytes read for one row.
+// whole file is valid UTF-8 and counts double quotes (an odd count means the
+// file ends inside a quoted field).
 type sniffer struct {
-	r          io.Reader
-	max        int64 // size limit, 0 for none
-	n          int64 // bytes read
-	notUTF8    bool
-	carry      [utf8.UTFMax]byte // an incomplete UTF-8 sequence at the end of the last read
-	ncarry     int
-	quotes     int64
-	last       byte  // the last byte of the file so far
-	sinceRow   int64 // bytes read since the parser last finished a row
-	noRowLimit bool  // reading the rest of the file without parsing it
-	nulAt      int64 // offset of the first NUL byte, when the read failed with errNotText
+	r       io.Reader
+	max     int64 // size limit, 0 for none
+	n       int64 // bytes read
+	notUTF8 bool
+	carry   [utf8.UTFMax]byte // an incomplete UTF-8 sequence at the end of the last read
+	ncarry  int
+	quotes  int64
+	last    byte  // the last byte of the file so far
+	nulAt   int64 // offset of the first NUL byte, when the read failed with errNotText
 }
 
 func (s *sniffer) Read(p []byte) (int, error) {
@@ -47,7 +46,6 @@ func (s *sniffer) Read(p []byte) (int, error) {
 	}
 	b := p[:n]
 	s.n += int64(n)
-	s.sinceRow += int64(n)
 	s.last = b[n-1]
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		s.nulAt = s.n - int64(n) + int64(i)
@@ -56,18 +54,12 @@ func (s *sniffer) Read(p []byte) (int, error) {
 	if s.max > 0 && s.n > s.max {
 		return n, errTooLarge
 	}
-	if s.sinceRow > maxRowBytes+bufSize && !s.noRowLimit {
-		return n, errRowTooLong
-	}
 	s.quotes += int64(bytes.Count(b, []byte{'"'}))
 	if !s.notUTF8 {
 		s.checkUTF8(b)
 	}
 	return n, err
 }
-
-// rowDone is called by the parser after each row.
-func (s *sniffer) rowDone() { s.sinceRow = 0 }
 
 // checkUTF8 validates b, carrying a sequence cut by the end of the read over
 // to the next one.

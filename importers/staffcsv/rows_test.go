@@ -1,0 +1,127 @@
+package staffcsv
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// FuzzRows holds the row reader to encoding/csv (one-byte delimiter,
+// FieldsPerRecord -1, LazyQuotes false): for any text, with each delimiter,
+// read whole, a byte at a time and through a tiny buffer, both give the same
+// rows, fields, start lines and errors.
+func FuzzRows(f *testing.F) {
+	for _, s := range []string{
+		"a,b,c\n1,2,3\n",
+		"a;b\r\n\r\n1;2\r\n",
+		"a,\"b\nc\",d\n\"x\"\"y\",z",
+		"a,b\"c,d\n1,2\n",
+		"\"a\"b,c\n1,2\n",
+		"a,\"b\n",
+		"a,b\r",
+		"\r\n\n\r",
+		"a\tb\t\"c\td\"\n",
+		"\"\"\n\"\",\"\"\n,\n",
+		"a,\"b\r\nc\"\r\nd\r\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, delim := range []byte{',', ';', '\t'} {
+			want := csvRows(data, delim)
+			for how, r := range map[string]io.Reader{
+				"whole":            bytes.NewReader(data),
+				"a byte at a time": iotest.OneByteReader(bytes.NewReader(data)),
+			} {
+				got, tooLong := ourRows(t, r, delim, maxRowBytes)
+				if tooLong && len(got) <= len(want) { // a row over the limit: the rows before it must agree
+					want = want[:len(got)]
+				}
+				if !slices.EqualFunc(got, want, row.equal) {
+					t.Fatalf("delimiter %q, text %q, read %s:\n got %v\nwant %v", delim, data, how, got, want)
+				}
+			}
+		}
+	})
+}
+
+// row is one Read's result.
+type row struct {
+	fields []string // nil with an error
+	line   int
+	err    error // nil, csv.ErrBareQuote or csv.ErrQuote
+}
+
+func (r row) equal(o row) bool {
+	return slices.Equal(r.fields, o.fields) && r.line == o.line && r.err == o.err
+}
+
+func csvRows(data []byte, delim byte) []row {
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = rune(delim)
+	cr.FieldsPerRecord = -1
+	var rows []row
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return rows
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			rows = append(rows, row{line: pe.StartLine, err: pe.Err})
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		rows = append(rows, row{fields: rec, line: line})
+	}
+}
+
+// ourRows reads text with the row reader and says whether it stopped at a
+// row too long.
+func ourRows(t *testing.T, r io.Reader, delim byte, max int) (rows []row, tooLong bool) {
+	rr := newRowReader(r, delim)
+	rr.max = max
+	rr.buf = make([]byte, 4) // grows: exercises lines across reads
+	for {
+		rec, err := rr.Read()
+		if err == io.EOF {
+			return rows, false
+		}
+		var re *rowError
+		switch {
+		case err == errRowTooLong:
+			return rows, true
+		case errors.As(err, &re):
+			rows = append(rows, row{line: re.StartLine, err: re.Err})
+		case err != nil:
+			t.Fatalf("unexpected error %v", err)
+		default:
+			rows = append(rows, row{fields: slices.Clone(rec), line: rr.Line()})
+		}
+	}
+}
+
+// TestRowsTooLong checks the bound on one row: a line, or a quoted field
+// over many lines, longer than the limit fails with errRowTooLong after the
+// rows before it were read.
+func TestRowsTooLong(t *testing.T) {
+	for name, text := range map[string]string{
+		"one long line":        "a,b\n" + strings.Repeat("x", 100) + "\n",
+		"a quote never closed": "a,b\n\"" + strings.Repeat("x\n", 50),
+	} {
+		rr := newRowReader(strings.NewReader(text), ',')
+		rr.max = 64
+		rec, err := rr.Read()
+		if err != nil || !slices.Equal(rec, []string{"a", "b"}) {
+			t.Fatalf("%s: first row %q, %v", name, rec, err)
+		}
+		if _, err := rr.Read(); err != errRowTooLong {
+			t.Fatalf("%s: got %v, want errRowTooLong", name, err)
+		}
+	}
+}
