@@ -171,31 +171,35 @@ type when struct {
 
 // parseWhen reads HH:MM[:SS], YYYY-MM-DD HH:MM[:SS] (or the date in the
 // configured slash order, or a T instead of the space), optionally followed by
-// Z or an offset ±HH:MM (RFC 3339).
-func parseWhen(s string, mdy bool) (when, bool) {
+// Z or an offset ±HH:MM (RFC 3339), into w (which it leaves as it was, zero,
+// for an empty s). It works in place: this runs twice per row.
+func parseWhen(s string, mdy bool, w *when) bool {
 	if s == "" {
-		return when{}, true
+		return true
 	}
 	if c, j, ok := parseClock(s, 0); ok && j == len(s) {
-		return when{kind: whenClock, clock: c}, true
+		w.kind, w.clock = whenClock, c
+		return true
 	}
 	d, i, ok := parseDatePrefix(s, mdy)
 	if !ok || i >= len(s) || (s[i] != ' ' && s[i] != 'T' && s[i] != 't') {
-		return when{}, false
+		return false
 	}
 	c, j, ok := parseClock(s, i+1)
 	if !ok {
-		return when{}, false
+		return false
 	}
 	if j == len(s) {
-		return when{kind: whenLocal, date: d, clock: c}, true
+		w.kind, w.date, w.clock = whenLocal, d, c
+		return true
 	}
 	off, ok := parseOffset(s[j:])
 	if !ok {
-		return when{}, false
+		return false
 	}
-	t := time.Date(d.y, d.m, d.d, c.h, c.m, c.s, 0, time.UTC).Add(-time.Duration(off) * time.Second)
-	return when{kind: whenInstant, date: d, clock: c, t: t}, true
+	w.kind, w.date, w.clock = whenInstant, d, c
+	w.t = time.Date(d.y, d.m, d.d, c.h, c.m, c.s, 0, time.UTC).Add(-time.Duration(off) * time.Second)
+	return true
 }
 
 // parseOffset reads Z, ±HH:MM or ±HHMM into seconds east of UTC.

@@ -75,7 +75,8 @@ func TestParseWhen(t *testing.T) {
 		{"2026-11-20T08:58:00+5", false, "bad"}, {"2026-11-20T08:58:00+24:00", false, "bad"}, {"11/20/2026 08:58", false, "bad"},
 		{"08:58:00.", false, "bad"}, {"123:00", false, "bad"},
 	} {
-		w, ok := parseWhen(tc.in, tc.mdy)
+		var w when
+		ok := parseWhen(tc.in, tc.mdy, &w)
 		got := "bad"
 		if ok {
 			got = fmt.Sprintf("%d %04d-%02d-%02d %02d:%02d:%02d", w.kind, w.date.y, w.date.m, w.date.d, w.clock.h, w.clock.m, w.clock.s)

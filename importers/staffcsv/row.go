@@ -67,6 +67,8 @@ func (p *parser) parseRow(f []string) (s shift, ok bool) {
 		s.zone = p.zone(s.loc)
 		if s.zone == nil {
 			p.bad(colLocation, p.unknownLocation(s.loc))
+		} else {
+			s.loc = p.lastLoc
 		}
 	}
 
@@ -94,8 +96,9 @@ func (p *parser) parseRow(f []string) (s shift, ok bool) {
 		}
 	}
 	inS, outS := p.field(f, colIn), p.field(f, colOut)
-	in, inOK := p.parseWhen(colIn, inS)
-	out, outOK := p.parseWhen(colOut, outS)
+	var in, out when
+	inOK := p.parseWhen(colIn, inS, &in)
+	outOK := p.parseWhen(colOut, outS, &out)
 	timesOK = timesOK && inOK && outOK
 
 	hoursS := p.field(f, colHours)
@@ -131,29 +134,29 @@ func (p *parser) parseRow(f []string) (s shift, ok bool) {
 		}
 	}
 	if timesOK {
-		p.combine(&s, date, dateS != "", in, inS, out, hours, hoursS != "", brk)
+		p.combine(&s, date, dateS != "", &in, inS, &out, hours, hoursS != "", brk)
 	}
 	return s, p.problems.n == before
 }
 
-// parseWhen parses a clock_in or clock_out field and reports its problems.
-func (p *parser) parseWhen(c column, v string) (when, bool) {
-	w, ok := parseWhen(v, p.mdy)
-	if !ok {
+// parseWhen parses a clock_in or clock_out field into w and reports its
+// problems.
+func (p *parser) parseWhen(c column, v string, w *when) bool {
+	if !parseWhen(v, p.mdy, w) {
 		p.bad(c, fmt.Sprintf("%q is not a time (use %s)", v, timeForms))
-		return w, false
+		return false
 	}
 	if w.kind == whenLocal || w.kind == whenInstant {
 		if w.date.y < minYear || w.date.y > maxYear {
 			p.bad(c, fmt.Sprintf("%q is out of range (years %d to %d)", v, minYear, maxYear))
-			return w, false
+			return false
 		}
 	}
-	return w, true
+	return true
 }
 
 // combine works out the span of a row whose fields each parsed.
-func (p *parser) combine(s *shift, date civil, hasDate bool, in when, inS string, out when, hours ratio, hasHours bool, brk int64) {
+func (p *parser) combine(s *shift, date civil, hasDate bool, in *when, inS string, out *when, hours ratio, hasHours bool, brk int64) {
 	if in.kind == whenNone {
 		switch {
 		case out.kind != whenNone:
@@ -277,7 +280,9 @@ func (p *parser) zone(loc string) *time.Location {
 	if z == nil {
 		z = p.defaultZone
 	}
-	p.lastLoc, p.lastZone = loc, z
+	// A copy: the field is part of a 64 KiB read that must not stay in memory
+	// for it.
+	p.lastLoc, p.lastZone = strings.Clone(loc), z
 	return z
 }
 

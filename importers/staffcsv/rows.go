@@ -79,15 +79,17 @@ func (rr *rowReader) Read() ([]string, error) {
 	rr.start = rr.line
 	rr.fields = rr.fields[:0]
 	if strings.IndexByte(line, '"') < 0 {
-		for {
-			i := strings.IndexByte(line, rr.delim)
-			if i < 0 {
-				rr.fields = append(rr.fields, line)
-				return rr.fields, nil
+		// One pass over the bytes: the fields are short, a search per field
+		// would cost more than it saves.
+		from, d := 0, rr.delim
+		for i := 0; i < len(line); i++ {
+			if line[i] == d {
+				rr.fields = append(rr.fields, line[from:i])
+				from = i + 1
 			}
-			rr.fields = append(rr.fields, line[:i])
-			line = line[i+1:]
 		}
+		rr.fields = append(rr.fields, line[from:])
+		return rr.fields, nil
 	}
 	return rr.quoted(line, nl)
 }
