@@ -100,6 +100,7 @@ type parser struct {
 	lastLoc    string
 	lastZone   *time.Location
 	keyBuf     []byte
+	slab       []shiftOut // see record
 	resolver   resolver
 	hoursCache hoursCache
 }
