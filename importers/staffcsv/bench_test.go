@@ -230,3 +230,29 @@ func BenchmarkImportMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRows is the row reader alone over the same file: what the importer
+// spends splitting rows, against BenchmarkEncodingCSV.
+func BenchmarkRows(b *testing.B) {
+	data := genBytes(b, benchRows)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for b.Loop() {
+		rr := newRowReader(bytes.NewReader(data), ',')
+		rows := 0
+		for {
+			_, err := rr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+		if rows != benchRows+1 {
+			b.Fatalf("got %d rows", rows)
+		}
+	}
+	reportRows(b, benchRows)
+}

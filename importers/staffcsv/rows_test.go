@@ -2,9 +2,11 @@ package staffcsv
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +30,8 @@ func FuzzRows(f *testing.F) {
 		"a\tb\t\"c\td\"\n",
 		"\"\"\n\"\",\"\"\n,\n",
 		"a,\"b\r\nc\"\r\nd\r\r\n",
+		"0421,E1,-,--,-5,,-\n0421;-;-\t-\n", // '-' is ',' + 1: a trap for word-at-a-time compares
+		"12345678,\"12345678\",1234567\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -122,6 +126,35 @@ func TestRowsTooLong(t *testing.T) {
 		}
 		if _, err := rr.Read(); err != errRowTooLong {
 			t.Fatalf("%s: got %v, want errRowTooLong", name, err)
+		}
+	}
+}
+
+// TestEqualBytes checks the word-at-a-time compare against a byte loop, for
+// the bytes that matter and every byte next to them (the classic shorter
+// formula flags the byte after a match when it is the match plus one).
+func TestEqualBytes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []byte{',', ';', '\t', '"'} {
+		near := []byte{c, c - 1, c + 1, 0, 0x7F, 0x80, 0xFF, c ^ 0x80}
+		for range 100_000 {
+			var b [8]byte
+			for k := range b {
+				if rnd.IntN(2) == 0 {
+					b[k] = near[rnd.IntN(len(near))]
+				} else {
+					b[k] = byte(rnd.Uint32())
+				}
+			}
+			var want uint64
+			for k := range b {
+				if b[k] == c {
+					want |= 0x80 << (8 * k)
+				}
+			}
+			if got := equalBytes(binary.LittleEndian.Uint64(b[:]), uint64(c)*ones); got != want {
+				t.Fatalf("%q in % x: got %016x, want %016x", c, b, got, want)
+			}
 		}
 	}
 }
