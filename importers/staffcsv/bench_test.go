@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gocarina/gocsv"
 
@@ -255,4 +256,47 @@ func BenchmarkRows(b *testing.B) {
 		}
 	}
 	reportRows(b, benchRows)
+}
+
+// BenchmarkImportVsEncodingCSV alternates one bare encoding/csv pass and one
+// Import over the same file and reports Import's speed as a percentage of
+// encoding/csv's: side by side, so that a busy machine slows both alike. The
+// "quoted" file has every field in quotes, as some timeclocks write them.
+func BenchmarkImportVsEncodingCSV(b *testing.B) {
+	plain := genBytes(b, benchRows)
+	quoted := bytes.ReplaceAll(plain, []byte(","), []byte(`","`))
+	quoted = bytes.ReplaceAll(quoted, []byte("\n"), []byte("\"\n\""))
+	quoted = append([]byte{'"'}, quoted[:len(quoted)-1]...)
+	for _, file := range []struct {
+		name string
+		data []byte
+	}{{"plain", plain}, {"quoted", quoted}} {
+		b.Run(file.name, func(b *testing.B) {
+			opts := baseOptions(b)
+			var bare, imp time.Duration
+			for b.Loop() {
+				start := time.Now()
+				cr := csv.NewReader(bytes.NewReader(file.data))
+				cr.ReuseRecord = true
+				cr.FieldsPerRecord = -1
+				for {
+					if _, err := cr.Read(); err == io.EOF {
+						break
+					} else if err != nil {
+						b.Fatal(err)
+					}
+				}
+				bare += time.Since(start)
+				start = time.Now()
+				sum, err := Import(bytes.NewReader(file.data), opts, 0, func(record.Record) error { return nil })
+				if err != nil || sum.Records != benchRows {
+					b.Fatalf("got %d records, %v", sum.Records, err)
+				}
+				imp += time.Since(start)
+			}
+			b.ReportMetric(100*bare.Seconds()/imp.Seconds(), "%-of-encoding/csv")
+			b.ReportMetric(float64(benchRows)*float64(b.N)/imp.Seconds(), "import-rows/s")
+			b.ReportMetric(float64(benchRows)*float64(b.N)/bare.Seconds(), "csv-rows/s")
+		})
+	}
 }

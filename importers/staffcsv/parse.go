@@ -263,10 +263,18 @@ type span struct {
 
 // resolver is resolve with a cache of the current span of each zone, so that
 // the usual row costs a little arithmetic instead of several zone lookups.
-type resolver struct{ spans []span }
+type resolver struct {
+	spans []span
+	// The last date resolved and its unixDays: rows come in runs of a date.
+	day     civil
+	dayUnix int64
+}
 
 func (rs *resolver) resolve(zone *time.Location, d civil, c clock) (time.Time, bool) {
-	wall := d.unixDays()*86400 + int64(c.h*3600+c.m*60+c.s)
+	if d != rs.day || rs.dayUnix == 0 { // 0: unset (or 1970-01-01, recomputed)
+		rs.day, rs.dayUnix = d, d.unixDays()
+	}
+	wall := rs.dayUnix*86400 + int64(c.h*3600+c.m*60+c.s)
 	for i := range rs.spans {
 		if sp := &rs.spans[i]; sp.zone == zone && wall >= sp.wlo && wall < sp.whi {
 			return time.Unix(wall-sp.off, 0).In(zone), true

@@ -15,8 +15,9 @@ import (
 // It exists for speed: a row without a double quote, the usual one, is cut
 // eight bytes at a time in a string made once per 64 KiB read, where
 // encoding/csv copies every field and allocates a string per row (twice as
-// fast, see BenchmarkRows). Rows with quotes take the general path, which
-// follows encoding/csv's readRecord.
+// fast, see BenchmarkRows); a row whose quoted fields hold no quote and no
+// line break is cut without copying either. Other rows take the general
+// path, which follows encoding/csv's readRecord.
 //
 // The fields of a row are substrings of the text read, valid after the next
 // Read (they keep that text in memory while they are referenced). A row of
@@ -86,6 +87,9 @@ func (rr *rowReader) Read() ([]string, error) {
 	if rr.split(line) {
 		return rr.fields, nil
 	}
+	if rr.fields = rr.fields[:0]; rr.splitQuoted(line) {
+		return rr.fields, nil
+	}
 	rr.fields = rr.fields[:0]
 	return rr.quoted(line, nl)
 }
@@ -134,6 +138,45 @@ func (rr *rowReader) split(line string) bool {
 	}
 	rr.fields = append(rr.fields, line[from:])
 	return true
+}
+
+// splitQuoted cuts a line whose quoted fields are plain ("..." with no
+// quote inside and on this line), without copying them, and reports false
+// for any other line, which quoted then reads from its start.
+func (rr *rowReader) splitQuoted(line string) bool {
+	d, n := rr.delim, len(line)
+	for i := 0; ; {
+		if i < n && line[i] == '"' {
+			j := i + 1
+			for j < n && line[j] != '"' {
+				j++
+			}
+			switch {
+			case j == n:
+				return false // the field goes on over the next line, or never ends
+			case j+1 == n:
+				rr.fields = append(rr.fields, line[i+1:j])
+				return true
+			case line[j+1] != d:
+				return false // "" inside, or text after the closing quote
+			}
+			rr.fields = append(rr.fields, line[i+1:j])
+			i = j + 2
+			continue
+		}
+		j := i
+		for j < n && line[j] != d {
+			if line[j] == '"' {
+				return false // a bare quote
+			}
+			j++
+		}
+		rr.fields = append(rr.fields, line[i:j])
+		if j == n {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // quoted parses a row whose first line holds a double quote, as
