@@ -294,10 +294,15 @@ func (rr *rowReader) fill() {
 	if n == len(rr.buf) {
 		rr.buf = append(rr.buf, make([]byte, len(rr.buf))...)
 	}
-	for n < len(rr.buf) && rr.err == nil {
+	for empty := 0; n < len(rr.buf) && rr.err == nil; {
 		var m int
 		m, rr.err = rr.r.Read(rr.buf[n:])
 		n += m
+		if empty++; m > 0 {
+			empty = 0
+		} else if empty == 100 && rr.err == nil {
+			rr.err = io.ErrNoProgress // as bufio does with a reader that keeps returning nothing
+		}
 	}
 	rr.chunk, rr.pos = string(rr.buf[:n]), 0
 }

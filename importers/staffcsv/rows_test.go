@@ -158,3 +158,20 @@ func TestEqualBytes(t *testing.T) {
 		}
 	}
 }
+
+// emptyReader returns nothing, forever, without an error.
+type emptyReader struct{}
+
+func (emptyReader) Read([]byte) (int, error) { return 0, nil }
+
+// TestRowsNoProgress checks that a reader returning nothing forever ends
+// the reading with io.ErrNoProgress instead of spinning.
+func TestRowsNoProgress(t *testing.T) {
+	rr := newRowReader(io.MultiReader(strings.NewReader("a,b\n"), emptyReader{}), ',')
+	if rec, err := rr.Read(); err != nil || !slices.Equal(rec, []string{"a", "b"}) {
+		t.Fatalf("first row %q, %v", rec, err)
+	}
+	if _, err := rr.Read(); err != io.ErrNoProgress {
+		t.Fatalf("got %v, want io.ErrNoProgress", err)
+	}
+}
