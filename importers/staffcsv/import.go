@@ -199,7 +199,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 	sum := Summary{Delimiter: p.delim}
 	cr := p.newCSV(br)
 
-	hrec, hline, ref, err := p.readHeader(cr, sn)
+	hrec, hline, ref, err := p.readHeader(cr)
 	if err != nil {
 		return sum, err
 	}
@@ -328,7 +328,7 @@ func (p *parser) encodingName() string {
 }
 
 // readHeader reads the first non-blank row after the "sep=" line.
-func (p *parser) readHeader(cr *rowReader, sn *sniffer) ([]string, int, *Refusal, error) {
+func (p *parser) readHeader(cr *rowReader) ([]string, int, *Refusal, error) {
 	sepPending := p.sepLine
 	for {
 		rec, err := cr.Read()
@@ -447,19 +447,15 @@ func sniffRefusal(err error, p *parser, lastLine int) *Refusal {
 }
 
 // emitAll is pass 2: it emits the record of every row after the first skip.
+// The row reader reads the file directly (after the BOM pass 1 found): it has
+// its own buffer.
 func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Record) error) (int, error) {
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
+	if _, err := r.Seek(int64(btoi(p.bom)*len(bom)), io.SeekStart); err != nil {
 		return 0, fmt.Errorf("staffcsv: rewind: %w", err)
 	}
 	p.problems = collector{max: 1}
 	p.track = false
-	br := bufio.NewReaderSize(r, bufSize)
-	if p.bom {
-		if _, err := br.Discard(len(bom)); err != nil {
-			return 0, fmt.Errorf("staffcsv: read: %w", err)
-		}
-	}
-	cr := p.newCSV(br)
+	cr := p.newCSV(r)
 	// The "sep=" line, then the header.
 	for pending := 1 + btoi(p.sepLine); pending > 0; {
 		rec, err := cr.Read()

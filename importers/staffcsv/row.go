@@ -64,11 +64,10 @@ func (p *parser) parseRow(f []string) (s shift, ok bool) {
 		p.bad(colLocation, fmt.Sprintf("%q is not the location of this FTP user (%s)", s.loc, bound))
 	}
 	if p.problems.n == before {
-		s.zone = p.zone(s.loc)
-		if s.zone == nil {
-			p.bad(colLocation, p.unknownLocation(s.loc))
+		if kept, z := p.zone(s.loc); z != nil {
+			s.loc, s.zone = kept, z
 		} else {
-			s.loc = p.lastLoc
+			p.bad(colLocation, p.unknownLocation(s.loc))
 		}
 	}
 
@@ -268,22 +267,22 @@ func skipped(d civil, c clock, zone *time.Location) string {
 	return fmt.Sprintf("%s:%s does not exist on %s in %s (the clocks skip that hour)", two(c.h), two(c.m), d, zone)
 }
 
-// zone is the time zone of a location the agent serves, or nil.
-func (p *parser) zone(loc string) *time.Location {
+// zone is the time zone of a location the agent serves, or nil, with a
+// copy of loc to keep: the field is part of a 64 KiB read that must not stay
+// in memory for it.
+func (p *parser) zone(loc string) (string, *time.Location) {
 	if loc == p.lastLoc && p.lastZone != nil {
-		return p.lastZone
+		return p.lastLoc, p.lastZone
 	}
 	z, ok := p.opts.Locations[loc]
 	if !ok {
-		return nil
+		return "", nil
 	}
 	if z == nil {
 		z = p.defaultZone
 	}
-	// A copy: the field is part of a 64 KiB read that must not stay in memory
-	// for it.
 	p.lastLoc, p.lastZone = strings.Clone(loc), z
-	return z
+	return p.lastLoc, z
 }
 
 func (p *parser) unknownLocation(loc string) string {

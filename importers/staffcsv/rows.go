@@ -83,14 +83,9 @@ func (rr *rowReader) Read() ([]string, error) {
 		rr.rowSize = 0
 	}
 	rr.start = rr.line
-	rr.fields = rr.fields[:0]
-	if rr.split(line) {
+	if rr.split(line) || rr.splitQuoted(line) {
 		return rr.fields, nil
 	}
-	if rr.fields = rr.fields[:0]; rr.splitQuoted(line) {
-		return rr.fields, nil
-	}
-	rr.fields = rr.fields[:0]
 	return rr.quoted(line, nl)
 }
 
@@ -110,9 +105,10 @@ func equalBytes(w, rep uint64) uint64 {
 }
 
 // split cuts the line just read (lineAt in buf) into fields at each
-// delimiter, eight bytes at a time, and reports false, when the line holds a
-// double quote, for quoted to do it.
+// delimiter, eight bytes at a time, and reports false when the line holds a
+// double quote: splitQuoted or quoted cuts it then.
 func (rr *rowReader) split(line string) bool {
+	rr.fields = rr.fields[:0]
 	b := rr.buf[rr.lineAt : rr.lineAt+len(line)]
 	delims, quotes := uint64(rr.delim)*ones, uint64('"')*ones
 	from, i := 0, 0
@@ -144,6 +140,7 @@ func (rr *rowReader) split(line string) bool {
 // quote inside and on this line), without copying them, and reports false
 // for any other line, which quoted then reads from its start.
 func (rr *rowReader) splitQuoted(line string) bool {
+	rr.fields = rr.fields[:0]
 	d, n := rr.delim, len(line)
 	for i := 0; ; {
 		if i < n && line[i] == '"' {
@@ -182,7 +179,7 @@ func (rr *rowReader) splitQuoted(line string) bool {
 // quoted parses a row whose first line holds a double quote, as
 // encoding/csv's readRecord does.
 func (rr *rowReader) quoted(line string, nl bool) ([]string, error) {
-	rr.rec, rr.ends = rr.rec[:0], rr.ends[:0]
+	rr.fields, rr.rec, rr.ends = rr.fields[:0], rr.rec[:0], rr.ends[:0]
 	var err error
 fields:
 	for {
