@@ -517,20 +517,29 @@ func (p *parser) arguments() ([]argument, error) {
 	}
 	var out []argument
 	for !p.isPunct(")") {
-		n, err := p.name()
+		a, err := p.namedValue(false)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.expectPunct(":"); err != nil {
-			return nil, err
-		}
-		v, err := p.value(false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, argument{name: n, val: v})
+		out = append(out, a)
 	}
 	return out, p.read()
+}
+
+// namedValue reads "name: value", an argument or an object's field.
+func (p *parser) namedValue(constant bool) (argument, error) {
+	n, err := p.name()
+	if err != nil {
+		return argument{}, err
+	}
+	if err := p.expectPunct(":"); err != nil {
+		return argument{}, err
+	}
+	v, err := p.value(constant)
+	if err != nil {
+		return argument{}, err
+	}
+	return argument{name: n, val: v}, nil
 }
 
 func (p *parser) value(constant bool) (*value, error) {
@@ -564,18 +573,11 @@ func (p *parser) value(constant bool) (*value, error) {
 		}
 		v := &value{kind: valObject}
 		for !p.isPunct("}") {
-			n, err := p.name()
+			field, err := p.namedValue(constant)
 			if err != nil {
 				return nil, err
 			}
-			if err := p.expectPunct(":"); err != nil {
-				return nil, err
-			}
-			item, err := p.value(constant)
-			if err != nil {
-				return nil, err
-			}
-			v.obj = append(v.obj, argument{name: n, val: item})
+			v.obj = append(v.obj, field)
 		}
 		return v, p.read()
 	case t.kind == tokInt:
