@@ -277,22 +277,18 @@ func (s *Spool) Split(id string) error {
 // them) to the dead-letter store with headquarters' reasons, and forgets the
 // batch definition, so the remaining lines go out as a new batch.
 func (s *Spool) Reject(id string, reasons map[int]string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		defs := tx.Bucket(bucketBatches)
-		k, d, err := findDef(defs, id)
-		if err != nil {
-			return err
-		}
-		if err := defs.Delete(k); err != nil {
-			return err
-		}
-		return s.moveToDead(tx, d, reasons, "")
-	})
+	return s.rejectBatch(id, reasons, "")
 }
 
 // RejectAll moves every line of a batch to the dead-letter store: for answers
 // that say the batch itself is wrong (400, 409), which are bugs to report.
 func (s *Spool) RejectAll(id, reason string) error {
+	return s.rejectBatch(id, nil, reason)
+}
+
+// rejectBatch forgets batch id's definition and moves its lines to the
+// dead-letter store (see moveToDead for reasons and reason).
+func (s *Spool) rejectBatch(id string, reasons map[int]string, reason string) error {
 	return s.update(func(tx *bolt.Tx) error {
 		defs := tx.Bucket(bucketBatches)
 		k, d, err := findDef(defs, id)
@@ -302,7 +298,7 @@ func (s *Spool) RejectAll(id, reason string) error {
 		if err := defs.Delete(k); err != nil {
 			return err
 		}
-		return s.moveToDead(tx, d, nil, reason)
+		return s.moveToDead(tx, d, reasons, reason)
 	})
 }
 

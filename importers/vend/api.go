@@ -23,6 +23,17 @@ type feedPage[T any] struct {
 	} `json:"version"`
 }
 
+// resume is where the feed goes on after this page, whose records reach
+// version highest: past that and the page's version.max. ok is false when
+// that is not beyond after, where a feed that does not advance would loop.
+func (p *feedPage[T]) resume(after, highest int64) (next int64, ok bool) {
+	next = max(after, highest)
+	if p.Version.Max != nil {
+		next = max(next, *p.Version.Max)
+	}
+	return next, next > after
+}
+
 type apiOutlet struct {
 	ID        string  `json:"id"`
 	Name      string  `json:"name"`
@@ -152,14 +163,12 @@ func listAll[T any](ctx context.Context, c *client, path string, pageSize int, v
 			return all, nil
 		}
 		all = append(all, p.Data...)
-		next := after
+		highest := after
 		for _, x := range p.Data {
-			next = max(next, version(x))
+			highest = max(highest, version(x))
 		}
-		if p.Version.Max != nil {
-			next = max(next, *p.Version.Max)
-		}
-		if next <= after {
+		next, ok := p.resume(after, highest)
+		if !ok {
 			return nil, fmt.Errorf("vend: GET %s: the version feed did not advance past %d", path, after)
 		}
 		after = next

@@ -317,10 +317,8 @@ func (i *Importer) salesPage(ctx context.Context, cur *cursor) (record.Page, err
 			page.Records = append(page.Records, *rec)
 		}
 	}
-	if p.Version.Max != nil {
-		next = max(next, *p.Version.Max)
-	}
-	if next <= cur.SalesAfter {
+	next, ok := p.resume(cur.SalesAfter, next)
+	if !ok {
 		return record.Page{}, fmt.Errorf("vend: the sales feed did not advance past version %d", cur.SalesAfter)
 	}
 	cur.SalesAfter = next
@@ -358,10 +356,8 @@ func (i *Importer) shiftsPage(ctx context.Context, cur *cursor) (record.Page, er
 			page.Records = append(page.Records, *rec)
 		}
 	}
-	if p.Version.Max != nil {
-		next = max(next, *p.Version.Max)
-	}
-	if next <= cur.ShiftsAfter {
+	next, ok := p.resume(cur.ShiftsAfter, next)
+	if !ok {
 		return record.Page{}, fmt.Errorf("vend: the shifts feed did not advance past version %d", cur.ShiftsAfter)
 	}
 	cur.ShiftsAfter = next
