@@ -216,3 +216,27 @@ func TestTokenStoreNeverShowsSecrets(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// TestFeedResume checks where a version feed goes on after a page: past its
+// highest record and its version.max, and never at or behind where it was.
+func TestFeedResume(t *testing.T) {
+	v := func(n int64) *int64 { return &n }
+	for _, tc := range []struct {
+		after, highest int64
+		max            *int64
+		next           int64
+		ok             bool
+	}{
+		{after: 10, highest: 15, next: 15, ok: true},
+		{after: 10, highest: 15, max: v(40), next: 40, ok: true}, // versions are not consecutive
+		{after: 10, highest: 15, max: v(12), next: 15, ok: true},
+		{after: 10, highest: 10, next: 10, ok: false},           // a page that repeats the cursor
+		{after: 10, highest: 7, max: v(9), next: 10, ok: false}, // or goes back
+	} {
+		var p feedPage[apiSale]
+		p.Version.Max = tc.max
+		if next, ok := p.resume(tc.after, tc.highest); next != tc.next || ok != tc.ok {
+			t.Errorf("after %d, highest %d, max %v: got %d %v, want %d %v", tc.after, tc.highest, tc.max, next, ok, tc.next, tc.ok)
+		}
+	}
+}
