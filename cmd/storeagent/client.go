@@ -70,48 +70,25 @@ func (l *local) get(ctx context.Context, path string, out any) error {
 }
 
 func (l *local) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.send(ctx, method, path)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if resp.StatusCode >= 300 {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("the agent answered %s", resp.Status)
-	}
 	if out == nil {
 		return nil
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	return json.Unmarshal(body, out)
 }
 
 // stream posts and decodes NDJSON lines as they come.
 func (l *local) stream(ctx context.Context, path string, each func(line []byte) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.send(ctx, http.MethodPost, path)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct{ Error string }
-		json.NewDecoder(resp.Body).Decode(&e)
-		if e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("the agent answered %s", resp.Status)
-	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if err := each(sc.Bytes()); err != nil {
@@ -119,6 +96,29 @@ func (l *local) stream(ctx context.Context, path string, each func(line []byte) 
 		}
 	}
 	return sc.Err()
+}
+
+// send makes a request to the running agent. An answer of 300 or more is an
+// error: the agent's own {"error": …} when it gave one.
+func (l *local) send(ctx context.Context, method, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, l.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e struct{ Error string }
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return nil, errors.New(e.Error)
+	}
+	return nil, fmt.Errorf("the agent answered %s", resp.Status)
 }
 
 func query(kv ...string) string {
