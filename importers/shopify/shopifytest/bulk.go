@@ -127,19 +127,7 @@ func (q *queryRun) bulkRun(args map[string]any) (any, error) {
 		if err != nil {
 			return q.bulkPayload(nil, userErrors("INVALID", "Invalid bulk query: "+err.Error(), "query")), nil
 		}
-		var nodeSels []*selection
-		for _, sub := range sel.sel {
-			switch sub.name {
-			case "nodes":
-				nodeSels = append(nodeSels, sub.sel...)
-			case "edges":
-				for _, es := range sub.sel {
-					if es.name == "node" {
-						nodeSels = append(nodeSels, es.sel...)
-					}
-				}
-			}
-		}
+		nodeSels := nodeSelections(sel)
 		for _, n := range raw.(*connPage).nodes {
 			slot := len(bc.lines)
 			bc.lines = append(bc.lines, bulkLine{})

@@ -538,19 +538,7 @@ func (b *bulkCollector) children(e *exec, parent *obj, raw any, sel *selection, 
 			depth++
 		}
 	}
-	var nodeSels []*selection
-	for _, sub := range sel.sel {
-		switch sub.name {
-		case "nodes":
-			nodeSels = append(nodeSels, sub.sel...)
-		case "edges":
-			for _, es := range sub.sel {
-				if es.name == "node" {
-					nodeSels = append(nodeSels, es.sel...)
-				}
-			}
-		}
-	}
+	nodeSels := nodeSelections(sel)
 	for _, n := range nodes {
 		e.actual++
 		slot := len(b.lines)
@@ -573,6 +561,25 @@ func (b *bulkCollector) render(grouped bool) []byte {
 	for _, l := range lines {
 		out, _ = appendJSON(out, l.obj)
 		out = append(out, '\n')
+	}
+	return out
+}
+
+// nodeSelections is what a connection's selection asks of each node, under
+// nodes { … } or edges { node { … } }.
+func nodeSelections(sel *selection) []*selection {
+	var out []*selection
+	for _, sub := range sel.sel {
+		switch sub.name {
+		case "nodes":
+			out = append(out, sub.sel...)
+		case "edges":
+			for _, es := range sub.sel {
+				if es.name == "node" {
+					out = append(out, es.sel...)
+				}
+			}
+		}
 	}
 	return out
 }
