@@ -40,6 +40,13 @@ type Finding struct {
 // offered again later. The FTP endpoint answers it with 452.
 var ErrFull = errors.New("the agent's buffer is full: new input is refused until headquarters catches up or disk space is freed")
 
+// ErrCredentials marks a source error caused by refused credentials (an
+// HTTP 401 or 403 from the POS: a revoked token, an uninstalled app, a
+// missing permission). Importers wrap it (errors.Is finds it); the agent
+// turns such a source red at once instead of waiting for repeated failures,
+// because retrying cannot fix it: a person must.
+var ErrCredentials = errors.New("the source refused the agent's credentials")
+
 // RefusedError says a file was refused whole for its content. Report is the
 // path of the `<name>.errors.txt` written beside the refused file.
 type RefusedError struct {
