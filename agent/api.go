@@ -62,6 +62,16 @@ func (a *Agent) routes(mux *http.ServeMux) http.Handler {
 		if len(names) == 0 {
 			names = sortedKeys(a.runners)
 		}
+		if len(names) == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": a.unknownSource("").Error()})
+			return
+		}
+		for _, n := range names {
+			if _, ok := a.runners[n]; !ok {
+				writeJSON(w, http.StatusNotFound, map[string]string{"error": a.unknownSource(n).Error()})
+				return
+			}
+		}
 		out := map[string]string{}
 		code := http.StatusOK
 		for _, n := range names {
@@ -76,6 +86,10 @@ func (a *Agent) routes(mux *http.ServeMux) http.Handler {
 	})
 	mux.HandleFunc("POST /api/backfill", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if _, ok := a.runners[q.Get("source")]; !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": a.unknownSource(q.Get("source")).Error()})
+			return
+		}
 		since, until, err := ParseWindow(q.Get("since"), q.Get("until"), a.cfg.AgentZone(), a.now())
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,7 @@ type Progress struct {
 	Queued  int       `json:"queued"`
 	Since   time.Time `json:"since,omitzero"`
 	Until   time.Time `json:"until,omitzero"`
+	Reached time.Time `json:"reached,omitzero"` // how far the window is read, when the importer says
 	Done    bool      `json:"done"`
 	Error   string    `json:"error,omitempty"`
 }
@@ -145,7 +147,7 @@ func (a *Agent) runSource(ctx context.Context, r *sourceRunner) error {
 func (a *Agent) SyncNow(ctx context.Context, name string) error {
 	r, ok := a.runners[name]
 	if !ok {
-		return fmt.Errorf("no source %q is configured", name)
+		return a.unknownSource(name)
 	}
 	reply := make(chan error, 1)
 	select {
@@ -227,6 +229,9 @@ func (a *Agent) pump(ctx context.Context, source string, imp Importer, state str
 		p.Pages++
 		p.Records += len(page.Records)
 		p.Queued += res.Queued
+		if !page.Reached.IsZero() {
+			p.Reached = page.Reached
+		}
 		a.countImported(source, res.Queued)
 		if res.Queued > 0 {
 			a.fwd.Wake()
@@ -247,7 +252,7 @@ func (a *Agent) pump(ctx context.Context, source string, imp Importer, state str
 func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Time, progress func(Progress)) (Progress, error) {
 	r, ok := a.runners[name]
 	if !ok {
-		return Progress{}, fmt.Errorf("no source %q is configured", name)
+		return Progress{}, a.unknownSource(name)
 	}
 	bf, ok := r.src.Importer.(Backfiller)
 	if !ok {
@@ -285,9 +290,32 @@ func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Tim
 func (a *Agent) SyncOnce(ctx context.Context, name string) error {
 	r, ok := a.runners[name]
 	if !ok {
-		return fmt.Errorf("no source %q is configured", name)
+		return a.unknownSource(name)
 	}
 	return a.syncSource(ctx, r)
+}
+
+// UnknownSourceError: a command named a source that is not configured (or
+// none is). The command line answers it with exit code 2, the local API
+// with 404.
+type UnknownSourceError struct {
+	Name       string   // what was asked for; empty when no name was given
+	Configured []string // the sources that are configured
+}
+
+func (e *UnknownSourceError) Error() string {
+	switch {
+	case len(e.Configured) == 0:
+		return "no POS source is configured: add a shopify, vend or woocommerce section to the configuration"
+	case e.Name == "":
+		return "name a source: " + strings.Join(e.Configured, ", ")
+	default:
+		return fmt.Sprintf("no source %q is configured (configured: %s)", e.Name, strings.Join(e.Configured, ", "))
+	}
+}
+
+func (a *Agent) unknownSource(name string) error {
+	return &UnknownSourceError{Name: name, Configured: sortedKeys(a.runners)}
 }
 
 // SourceNames lists the configured sources.

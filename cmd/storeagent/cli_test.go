@@ -96,7 +96,7 @@ status: {listen: %q}
 
 	since := now.AddDate(0, 0, -6).Format(time.DateOnly)
 	out, code := runCLI(t, "backfill", "shopify", "--since", since, "--config", path)
-	if code != 0 || !strings.Contains(out, "done: ") || !strings.Contains(out, " 30 queued") || !strings.Contains(out, "Queued records are delivered when the agent runs.") {
+	if code != 0 || !strings.Contains(out, "backfill done: ") || !strings.Contains(out, "30 records read (30 new)") || !strings.Contains(out, "Queued records are delivered when the agent runs.") {
 		t.Fatalf("backfill: exit %d\n%s", code, out)
 	}
 	out, code = runCLI(t, "sync", "shopify", "--config", path)

@@ -43,7 +43,7 @@ func (e *env) connect(needSpool bool) (*local, error) {
 	if !needSpool {
 		return l, nil
 	}
-	sp, rec, err := spool.Open(spool.Options{Path: c.Buffer.Path, LockTimeout: time.Second})
+	sp, rec, err := spool.Open(spool.Options{Path: c.Buffer.Path, MaxSize: int64(c.Buffer.MaxSize), LockTimeout: time.Second})
 	if errors.Is(err, spool.ErrLocked) {
 		return nil, fmt.Errorf("the buffer %s is held by a running agent, but its local API at %s does not answer: is status.listen the same in both configurations?", c.Buffer.Path, c.Status.Listen)
 	}
@@ -113,13 +113,27 @@ func (l *local) send(ctx context.Context, method, path string) (*http.Response, 
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	var e struct{ Error string }
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	ae := &agentError{status: resp.StatusCode, body: body, msg: "the agent answered " + resp.Status}
+	var e struct{ Error string }
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return nil, errors.New(e.Error)
+		ae.msg = e.Error
 	}
-	return nil, fmt.Errorf("the agent answered %s", resp.Status)
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest {
+		return nil, usageError{ae}
+	}
+	return nil, ae
 }
+
+// agentError is an answer of 300 or more from the running agent: its own
+// message when it gave one, and the body for callers that read more of it.
+type agentError struct {
+	status int
+	msg    string
+	body   []byte
+}
+
+func (e *agentError) Error() string { return e.msg }
 
 func query(kv ...string) string {
 	v := url.Values{}

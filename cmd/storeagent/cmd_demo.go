@@ -64,7 +64,11 @@ func runDemo(e *env, dir string, keep bool, duration time.Duration, dropSample b
 		}
 		dir = d
 		if !keep {
-			defer os.RemoveAll(dir)
+			defer func() {
+				if err := os.RemoveAll(dir); err != nil {
+					fmt.Fprintf(e.stderr, "warning: the demo folder %s could not be removed: %v\n", dir, err)
+				}
+			}()
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -89,6 +93,12 @@ func runDemo(e *env, dir string, keep bool, duration time.Duration, dropSample b
 	go func() { defer hqWG.Done(); _ = hq.Run(hqCtx, hqLn) }()
 	defer func() { stopHQ(); hqWG.Wait() }()
 
+	// A fixed local port for the status API, so that `status` and `doctor`
+	// with this demo's configuration find the running agent.
+	statusAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
 	password := randomString(12)
 	hash, err := ftpd.HashPassword(password)
 	if err != nil {
@@ -107,8 +117,8 @@ ftp:
   users:
     - {name: demo, password_hash: '%s', location: "0421"}
 inbox: {settle: 1s, rescan: 10s}
-status: {listen: "127.0.0.1:0"}
-`, hqLn.Addr(), token, hash)
+status: {listen: %q}
+`, hqLn.Addr(), token, hash, statusAddr)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return err
@@ -140,13 +150,22 @@ FTP endpoint (explicit FTPS, self-signed certificate)
 Upload the sample with curl:
   curl --ssl-reqd -k -T %s ftp://demo:%s@%s:%s/
 
+Or with lftp (the certificate is self-signed, so lftp must not verify it):
+  lftp -p %s -u demo,%s -e "set ftp:ssl-force true; set ssl:verify-certificate no; put %s; bye" %s
+
 FileZilla: Host %s, Port %s, Protocol FTP, Encryption "Require explicit FTP over TLS",
   Logon Type Normal, User demo, Password %s; accept the certificate; Transfer mode Passive.
 
 Refused files land in rejected/ with a <name>.errors.txt report, readable over FTP.
+
+Look at it as store IT would, from another terminal (from the source tree,
+"go run ./cmd/storeagent" stands for storeagent):
+  storeagent status --config %s
+  storeagent doctor --config %s
 Press Ctrl-C to stop.
 
-`, dir, c.Inbox.Dir, as.statusURL, hqLn.Addr(), hqLn.Addr(), host, port, password, sample, password, host, port, host, port, password)
+`, dir, c.Inbox.Dir, as.statusURL, hqLn.Addr(), hqLn.Addr(), host, port, password, sample, password, host, port,
+		port, password, sample, host, host, port, password, cfgPath, cfgPath)
 	if dropSample {
 		if err := os.MkdirAll(c.Inbox.Dir, 0o750); err == nil {
 			os.WriteFile(filepath.Join(c.Inbox.Dir, "sample-timesheet.csv"), []byte(demoCSV), 0o640)
@@ -165,6 +184,16 @@ Press Ctrl-C to stop.
 		fmt.Fprintf(e.stdout, "Data kept in %s\n", dir)
 	}
 	return err
+}
+
+// freeLoopbackAddr finds a free TCP port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // watchHQ prints each change of what headquarters holds.

@@ -4,16 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,14 +28,19 @@ import (
 )
 
 func doctorCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check the configuration, permissions, disk, credentials, location mapping, headquarters and FTP, and say what to fix",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			c, err := config.Load(e.path())
 			if err != nil {
-				fmt.Fprintf(e.stdout, "[FAIL] configuration %s\n%s\n", e.path(), indent(err.Error()))
+				if asJSON {
+					_ = printFindings(e.stdout, []record.Finding{{Check: "configuration " + e.path(), Detail: err.Error(), Fix: "fix the configuration first"}}, true)
+				} else {
+					fmt.Fprintf(e.stdout, "[FAIL] configuration %s\n%s\n", e.path(), indent(err.Error()))
+				}
 				return usageError{errors.New("fix the configuration first")}
 			}
 			findings := []record.Finding{{Check: "configuration " + c.Path, OK: true}}
@@ -59,32 +67,99 @@ func doctorCmd(e *env) *cobra.Command {
 				}
 			}
 			closeSt()
+			findings = append(findings, checkUnmappedLocations(c, slices.Sorted(maps.Keys(imps)))...)
 			if c.FTP != nil {
 				findings = append(findings, checkFTP(c, running)...)
 			}
-			bad := 0
-			for _, f := range findings {
-				mark := "ok  "
-				if !f.OK {
-					mark = "FAIL"
-					bad++
-				}
-				fmt.Fprintf(e.stdout, "[%s] %s", mark, f.Check)
-				if f.Detail != "" {
-					fmt.Fprintf(e.stdout, ": %s", f.Detail)
-				}
-				fmt.Fprintln(e.stdout)
-				if !f.OK && f.Fix != "" {
-					fmt.Fprintf(e.stdout, "       fix: %s\n", f.Fix)
-				}
-			}
-			if bad > 0 {
-				return fmt.Errorf("%d problems found", bad)
-			}
-			fmt.Fprintln(e.stdout, "Everything checked is fine.")
-			return nil
+			return printFindings(e.stdout, findings, asJSON)
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	return cmd
+}
+
+// checkUnmappedLocations names the TMAS locations no configured POS source
+// is mapped to: their sales never reach headquarters. An agent with no POS
+// source (staff hours only) has nothing to map.
+func checkUnmappedLocations(c *config.Config, sources []string) []record.Finding {
+	if len(sources) == 0 {
+		return nil
+	}
+	bound := map[string]bool{}
+	for _, name := range sources {
+		for _, b := range c.Bindings(name) {
+			bound[b.LocationID] = true
+		}
+	}
+	var out []record.Finding
+	for _, id := range c.LocationIDs() {
+		if bound[id] {
+			continue
+		}
+		out = append(out, record.Finding{Check: "location " + id, OK: true, Warning: true,
+			Detail: "no POS source is mapped to it (" + strings.Join(sources, ", ") + "): no sales reach headquarters for it",
+			Fix:    "map it in locations." + id + " (see storeagent locations SOURCE), or remove it if it sells nothing"})
+	}
+	return out
+}
+
+// printFindings lists the findings and sums them up; the error is non-nil
+// when one failed (a warning alone is not a failure).
+func printFindings(w io.Writer, findings []record.Finding, asJSON bool) error {
+	bad, warn := 0, 0
+	for _, f := range findings {
+		switch {
+		case !f.OK:
+			bad++
+		case f.Warning:
+			warn++
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"findings": findings, "problems": bad, "warnings": warn}); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			mark := "ok  "
+			switch {
+			case !f.OK:
+				mark = "FAIL"
+			case f.Warning:
+				mark = "WARN"
+			}
+			fmt.Fprintf(w, "[%s] %s", mark, f.Check)
+			if f.Detail != "" {
+				fmt.Fprintf(w, ": %s", f.Detail)
+			}
+			fmt.Fprintln(w)
+			if (!f.OK || f.Warning) && f.Fix != "" {
+				fmt.Fprintf(w, "       fix: %s\n", f.Fix)
+			}
+		}
+	}
+	switch {
+	case bad > 0 && warn > 0:
+		return fmt.Errorf("%s and %s found", plural(bad, "problem"), plural(warn, "warning"))
+	case bad > 0:
+		return fmt.Errorf("%s found", plural(bad, "problem"))
+	case asJSON:
+	case warn > 0:
+		fmt.Fprintf(w, "No problem found, but %s to look at (above).\n", plural(warn, "warning"))
+	default:
+		fmt.Fprintln(w, "Everything checked is fine.")
+	}
+	return nil
+}
+
+// plural is "1 problem", "2 problems".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

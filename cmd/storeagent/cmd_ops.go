@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,11 +43,12 @@ func statusCmd(e *env) *cobra.Command {
 				st = offlineStatus(l)
 			}
 			if asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := printJSON(e.stdout, st); err != nil {
+					return err
+				}
+			} else {
+				printStatus(e.stdout, st, l.running(), l.cfg.AgentZone())
 			}
-			printStatus(e.stdout, st, l.running())
 			if !st.Healthy {
 				return errors.New("the agent is not healthy: see the problems above")
 			}
@@ -67,17 +70,25 @@ func offlineStatus(l *local) agent.Status {
 		_ = json.Unmarshal(raw, &st.Files)
 	}
 	st.Problems = []string{"the agent is not running (start it with: storeagent start)"}
+	_, list, _ := buildSources(l.cfg, sourceDeps{logger: slog.New(slog.DiscardHandler), state: l.sp})
+	for _, src := range list {
+		st.Sources = append(st.Sources, agent.SourceStatus{Name: src.Name, State: "stopped", Schedule: src.Schedule})
+	}
 	return st
 }
 
-func printStatus(w io.Writer, st agent.Status, running bool) {
+// printStatus writes the status for a person. Times are shown in the
+// agent's zone (agent.timezone) with its abbreviation, whatever the zone of
+// the machine or of the technician's session.
+func printStatus(w io.Writer, st agent.Status, running bool, zone *time.Location) {
+	when := func(t time.Time) string { return when(t, zone) }
 	health := "healthy"
 	if !st.Healthy {
 		health = "NOT HEALTHY"
 	}
 	fmt.Fprintf(w, "Agent %s (%s): %s\n", st.Agent, st.Version, health)
 	if running && !st.Started.IsZero() {
-		fmt.Fprintf(w, "  running since %s\n", st.Started.Local().Format(time.DateTime))
+		fmt.Fprintf(w, "  running since %s\n", when(st.Started))
 	}
 	for _, p := range st.Problems {
 		fmt.Fprintf(w, "  ! %s\n", p)
@@ -106,7 +117,7 @@ func printStatus(w io.Writer, st agent.Status, running bool) {
 	}
 	fmt.Fprintln(w)
 	if b.Recovery != nil {
-		fmt.Fprintf(w, "  damaged buffer set aside at %s: %s (%s)\n", b.Recovery.At.Local().Format(time.DateTime), b.Recovery.SetAside, b.Recovery.Reason)
+		fmt.Fprintf(w, "  damaged buffer set aside at %s: %s (%s)\n", when(b.Recovery.At), b.Recovery.SetAside, b.Recovery.Reason)
 	}
 	if running {
 		f := st.Forwarder
@@ -123,7 +134,7 @@ func printStatus(w io.Writer, st agent.Status, running bool) {
 			if i == 10 {
 				break
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d shifts\t%s\n", f.At.Local().Format(time.DateTime), f.Name, f.Origin, f.Outcome, f.Records, f.Detail)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d shifts\t%s\n", when(f.At), f.Name, f.Origin, f.Outcome, f.Records, f.Detail)
 		}
 		tw.Flush()
 	}
@@ -133,16 +144,17 @@ func printStatus(w io.Writer, st agent.Status, running bool) {
 			if i == 10 {
 				break
 			}
-			fmt.Fprintf(w, "  %s  %-8s %-5s %s\n", l.At.Local().Format(time.DateTime), l.Source, l.Level, l.Text)
+			fmt.Fprintf(w, "  %s  %-8s %-5s %s\n", when(l.At), l.Source, l.Level, l.Text)
 		}
 	}
 }
 
-func when(t time.Time) string {
+// when shows a time in zone with the zone's abbreviation.
+func when(t time.Time, zone *time.Location) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return t.In(zone).Format("2006-01-02 15:04:05 MST")
 }
 
 func reportCmd(e *env) *cobra.Command {
@@ -178,7 +190,7 @@ Shopify the matching view is:
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(e.stdout).Encode(hours)
+				return printJSON(e.stdout, hours)
 			}
 			printReport(e.stdout, location, date, hours)
 			return nil
@@ -214,6 +226,7 @@ func printReport(w io.Writer, location, date string, hours []spool.HourTotal) {
 
 func deadletterCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "deadletter", Short: "Records headquarters refused: list them, send them again"}
+	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the records headquarters refused, with its reasons",
@@ -233,6 +246,12 @@ func deadletterCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				if dead == nil {
+					dead = []spool.DeadLetter{}
+				}
+				return printJSON(e.stdout, dead)
+			}
 			if len(dead) == 0 {
 				fmt.Fprintln(e.stdout, "No dead letters: headquarters has refused nothing.")
 				return nil
@@ -243,12 +262,13 @@ func deadletterCmd(e *env) *cobra.Command {
 					LocationID string `json:"location_id"`
 				}
 				_ = json.Unmarshal([]byte(d.Line), &r)
-				fmt.Fprintf(e.stdout, "#%d  %s  %s  %s\n    reason: %s\n    batch %s\n", d.ID, d.At.Local().Format(time.DateTime), r.Key, r.LocationID, d.Reason, d.Batch)
+				fmt.Fprintf(e.stdout, "#%d  %s  %s  %s\n    reason: %s\n    batch %s\n", d.ID, when(d.At, l.cfg.AgentZone()), r.Key, r.LocationID, d.Reason, d.Batch)
 			}
 			fmt.Fprintf(e.stdout, "%d dead letters. Fix the cause, then: storeagent deadletter retry [ID…]\n", len(dead))
 			return nil
 		},
 	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	retry := &cobra.Command{
 		Use:   "retry [ID…]",
 		Short: "Queue dead letters again (all of them, or the given ids)",
@@ -291,9 +311,10 @@ func deadletterCmd(e *env) *cobra.Command {
 
 func syncCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:   "sync [SOURCE]",
-		Short: "Import from the POS now instead of waiting for the schedule",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "sync [SOURCE]",
+		Short:             "Import from the POS now instead of waiting for the schedule",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeSources,
 		RunE: func(_ *cobra.Command, args []string) error {
 			l, err := e.connect(true)
 			if err != nil {
@@ -307,8 +328,20 @@ func syncCmd(e *env) *cobra.Command {
 			if l.running() {
 				var out map[string]string
 				err := l.do(e.ctx, "POST", "/api/sync"+query("source", name), &out)
+				var ae *agentError
+				if errors.As(err, &ae) && ae.status == http.StatusBadGateway {
+					// Some sources failed: the answer says each one's outcome.
+					_ = json.Unmarshal(ae.body, &out)
+				}
+				failed := 0
 				for _, k := range slices.Sorted(maps.Keys(out)) {
 					fmt.Fprintf(e.stdout, "%s: %s\n", k, out[k])
+					if out[k] != "ok" {
+						failed++
+					}
+				}
+				if failed > 0 {
+					return fmt.Errorf("%d of %d sources failed: see above", failed, len(out))
 				}
 				return err
 			}
@@ -322,11 +355,15 @@ func syncCmd(e *env) *cobra.Command {
 				names = []string{name}
 			}
 			if len(names) == 0 {
-				return usageError{errors.New("no POS source is configured")}
+				return usageError{&agent.UnknownSourceError{}}
 			}
 			var errs []error
 			for _, n := range names {
 				if err := a.SyncOnce(e.ctx, n); err != nil {
+					var unknown *agent.UnknownSourceError
+					if errors.As(err, &unknown) {
+						return usageError{err}
+					}
 					fmt.Fprintf(e.stdout, "%s: %v\n", n, err)
 					errs = append(errs, err)
 					continue
@@ -346,9 +383,10 @@ func syncCmd(e *env) *cobra.Command {
 func backfillCmd(e *env) *cobra.Command {
 	var since, until string
 	cmd := &cobra.Command{
-		Use:   "backfill SOURCE --since DATE [--until DATE]",
-		Short: "Re-import a past window from a POS (idempotent), with a progress bar",
-		Args:  cobra.ExactArgs(1),
+		Use:               "backfill SOURCE --since DATE [--until DATE]",
+		Short:             "Re-import a past window from a POS (idempotent), with a progress bar",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeSources,
 		RunE: func(_ *cobra.Command, args []string) error {
 			l, err := e.connect(true)
 			if err != nil {
@@ -369,6 +407,9 @@ func backfillCmd(e *env) *cobra.Command {
 					bar.show(last)
 					return nil
 				})
+				if _, usage := errors.AsType[usageError](err); usage {
+					return err
+				}
 				bar.done(last)
 				if err == nil && last.Error != "" {
 					err = errors.New(last.Error)
@@ -381,6 +422,10 @@ func backfillCmd(e *env) *cobra.Command {
 			}
 			defer a.Spool().Close()
 			p, err := a.Backfill(e.ctx, args[0], s, u, bar.show)
+			var unknown *agent.UnknownSourceError
+			if errors.As(err, &unknown) {
+				return usageError{err}
+			}
 			bar.done(p)
 			if err == nil {
 				fmt.Fprintln(e.stdout, "Queued records are delivered when the agent runs.")
@@ -392,32 +437,4 @@ func backfillCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&until, "until", "", "end of the window (default now)")
 	cmd.MarkFlagRequired("since")
 	return cmd
-}
-
-// progress draws a one-line progress bar on a terminal-ish writer.
-type progress struct {
-	w            io.Writer
-	since, until time.Time
-	start        time.Time
-}
-
-func newProgress(w io.Writer, since, until time.Time) *progress {
-	return &progress{w: w, since: since, until: until, start: time.Now()}
-}
-
-// show draws an activity bar: the number of pages a window holds is not
-// known in advance, so the bar moves with each page instead of filling up.
-func (p *progress) show(pr agent.Progress) {
-	pos := pr.Pages % 30
-	bar := strings.Repeat("=", pos) + ">" + strings.Repeat(" ", 29-pos)
-	fmt.Fprintf(p.w, "\r[%s] %s..%s: %d pages, %d records read, %d queued, %s ", bar,
-		p.since.Format(time.DateOnly), p.until.Format(time.DateOnly), pr.Pages, pr.Records, pr.Queued, time.Since(p.start).Round(time.Second))
-}
-
-func (p *progress) done(pr agent.Progress) {
-	status := "done"
-	if !pr.Done {
-		status = "stopped"
-	}
-	fmt.Fprintf(p.w, "\r[%-30s] %s: %d pages, %d records read, %d queued, %s\n", strings.Repeat("#", 30), status, pr.Pages, pr.Records, pr.Queued, time.Since(p.start).Round(time.Second))
 }

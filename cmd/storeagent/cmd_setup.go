@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tmas/storeagent/importers/record"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,10 +27,12 @@ import (
 )
 
 func locationsCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "locations SOURCE",
-		Short: "List the POS's own locations or outlets with their ids, to fill the mapping",
-		Args:  cobra.ExactArgs(1),
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:               "locations SOURCE",
+		Short:             "List the POS's own locations or outlets with their ids, to fill the mapping",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeSources,
 		RunE: func(_ *cobra.Command, args []string) error {
 			c, err := e.load()
 			if err != nil {
@@ -54,8 +61,11 @@ func locationsCmd(e *env) *cobra.Command {
 			for _, b := range c.Bindings(args[0]) {
 				mapped[b.SourceID] = b.LocationID
 			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO")
+			type row struct {
+				record.Location
+				MappedTo string `json:"mapped_to,omitempty"`
+			}
+			rows := make([]row, 0, len(locs))
 			for _, l := range locs {
 				to := mapped[l.ID]
 				for sid, tmas := range mapped {
@@ -63,19 +73,38 @@ func locationsCmd(e *env) *cobra.Command {
 						to = tmas
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", l.ID, l.Name, l.TimeZone, l.Active, to)
+				rows = append(rows, row{l, to})
+			}
+			if asJSON {
+				return printJSON(e.stdout, rows)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ID, r.Name, r.TimeZone, r.Active, r.MappedTo)
 			}
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
-func sortedSourceNames() []string {
-	var out []string
-	for k := range sources {
-		out = append(out, k)
+func sortedSourceNames() []string { return slices.Sorted(maps.Keys(sources)) }
+
+// completeSources completes a SOURCE argument for the shell.
+func completeSources(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return out
+	return sortedSourceNames(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // tokenState opens the buffer for a short command that needs stored tokens,

@@ -1,5 +1,7 @@
 package record
 
+import "time"
+
 // Page is what an importer returns from one fetch: the records it produced,
 // the cursor to resume from once they are committed, and whether more pages
 // follow right away.
@@ -16,4 +18,9 @@ type Page struct {
 	// without a location, a shift no outlet could be found for); the agent
 	// shows them in the import log.
 	Notes []string
+	// Reached is how far in time a window has been read once this page is
+	// committed (the last record's modification time, for a feed read in
+	// that order); zero when the importer cannot tell. A backfill's progress
+	// bar shows it as the part of the window covered.
+	Reached time.Time
 }

@@ -28,9 +28,14 @@ type Location struct {
 
 // Finding is one result of a doctor check: what was checked, whether it is
 // fine, and if not, what to do.
+//
+// A Warning is not a failure (the agent works) but something a person
+// should look at, such as a POS location whose sales reach no TMAS
+// location; it is set together with OK.
 type Finding struct {
-	Check  string `json:"check"`
-	OK     bool   `json:"ok"`
+	Check   string `json:"check"`
+	OK      bool   `json:"ok"`
+	Warning bool   `json:"warning,omitempty"`
 	Detail string `json:"detail,omitempty"`
 	Fix    string `json:"fix,omitempty"`
 }

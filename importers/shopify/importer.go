@@ -638,8 +638,9 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		}
 	}
 	if len(loose) > 0 {
-		out = append(out, record.Finding{Check: "shopify unmapped locations", OK: true,
-			Detail: "not mapped, so their POS orders are skipped: " + strings.Join(loose, ", ")})
+		out = append(out, record.Finding{Check: "shopify unmapped locations", OK: true, Warning: true,
+			Detail: "not mapped, so their POS orders never reach headquarters: " + strings.Join(loose, ", "),
+			Fix:    "map each to its TMAS location (locations.ID.shopify), see storeagent locations shopify"})
 	}
 	return out
 }
