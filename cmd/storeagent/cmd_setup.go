@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/ftpd"
@@ -225,90 +223,6 @@ func readPassword(e *env) (string, error) {
 		return "", usageError{errors.New("no password on standard input")}
 	}
 	return strings.TrimRight(line, "\r\n"), nil
-}
-
-// setFTPPassword edits the configuration file in place (comments kept),
-// setting the user's password_hash or adding the user.
-func setFTPPassword(path, user, hash, location string) (bool, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return false, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return false, usageError{fmt.Errorf("%s: %w", path, err)}
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return false, usageError{fmt.Errorf("%s is not a YAML mapping", path)}
-	}
-	root := doc.Content[0]
-	ftp := child(root, "ftp")
-	if ftp == nil {
-		return false, usageError{fmt.Errorf("%s has no ftp section: add one (see the README) first", path)}
-	}
-	users := child(ftp, "users")
-	if users == nil {
-		users = &yaml.Node{Kind: yaml.SequenceNode}
-		ftp.Content = append(ftp.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "users"}, users)
-	}
-	added := true
-	for _, u := range users.Content {
-		if n := child(u, "name"); n != nil && n.Value == user {
-			added = false
-			if h := child(u, "password_hash"); h != nil {
-				h.Value, h.Style = hash, yaml.SingleQuotedStyle
-			} else {
-				u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "password_hash"}, &yaml.Node{Kind: yaml.ScalarNode, Value: hash, Style: yaml.SingleQuotedStyle})
-			}
-		}
-	}
-	if added {
-		u := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Value: user},
-			{Kind: yaml.ScalarNode, Value: "password_hash"}, {Kind: yaml.ScalarNode, Value: hash, Style: yaml.SingleQuotedStyle},
-		}}
-		if location != "" {
-			u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "location"}, &yaml.Node{Kind: yaml.ScalarNode, Value: location, Style: yaml.DoubleQuotedStyle})
-		}
-		users.Content = append(users.Content, u)
-	}
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		return false, err
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return false, err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, fi.Mode().Perm()); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return false, err
-	}
-	syncDir(filepath.Dir(path))
-	return added, nil
-}
-
-func child(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 func serviceCmds(e *env) []*cobra.Command {
