@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,6 +204,8 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 // start from if none is stored (a backfill window).
 func (a *Agent) pump(ctx context.Context, source string, imp Importer, state string, first []byte, progress func(Progress)) (Progress, error) {
 	var p Progress
+	var notes runNotes
+	defer func() { notes.log(a, source) }()
 	cursor, err := a.spool.State(state)
 	if err != nil {
 		return p, err
@@ -222,9 +225,7 @@ func (a *Agent) pump(ctx context.Context, source string, imp Importer, state str
 		if err != nil {
 			return p, err
 		}
-		for _, n := range page.Notes {
-			a.importLog(source, "note", n)
-		}
+		notes.add(page)
 		cursor = page.Cursor
 		p.Pages++
 		p.Records += len(page.Records)
@@ -242,6 +243,43 @@ func (a *Agent) pump(ctx context.Context, source string, imp Importer, state str
 		if !page.More {
 			return p, nil
 		}
+	}
+}
+
+// runNotes gathers a run's notes, so that each is logged once per run
+// however many pages repeat it, with the counts of counted notes added up.
+type runNotes struct {
+	order  []string
+	seen   map[string]bool
+	counts map[string]int
+}
+
+func (n *runNotes) add(page record.Page) {
+	if n.seen == nil {
+		n.seen, n.counts = map[string]bool{}, map[string]int{}
+	}
+	for _, t := range page.Notes {
+		if !n.seen[t] {
+			n.seen[t] = true
+			n.order = append(n.order, t)
+		}
+	}
+	for _, c := range page.Counted {
+		key := "\x00" + c.Text
+		if !n.seen[key] {
+			n.seen[key] = true
+			n.order = append(n.order, key)
+		}
+		n.counts[key] += c.Count
+	}
+}
+
+func (n *runNotes) log(a *Agent, source string) {
+	for _, t := range n.order {
+		if c, ok := n.counts[t]; ok {
+			t = strconv.Itoa(c) + " " + t[1:]
+		}
+		a.importLog(source, "note", t)
 	}
 }
 

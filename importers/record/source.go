@@ -36,8 +36,8 @@ type Finding struct {
 	Check   string `json:"check"`
 	OK      bool   `json:"ok"`
 	Warning bool   `json:"warning,omitempty"`
-	Detail string `json:"detail,omitempty"`
-	Fix    string `json:"fix,omitempty"`
+	Detail  string `json:"detail,omitempty"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 // ErrFull is returned when the agent refuses new input because its buffer or

@@ -3,6 +3,7 @@ package shopify
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -96,6 +97,9 @@ func run(t testing.TB, imp *Importer, cursor []byte) ([]record.Record, []string,
 		}
 		recs = append(recs, p.Records...)
 		notes = append(notes, p.Notes...)
+		for _, c := range p.Counted {
+			notes = append(notes, fmt.Sprintf("%d %s", c.Count, c.Text))
+		}
 		cursor = p.Cursor
 		if !p.More {
 			return recs, notes, cursor

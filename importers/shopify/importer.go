@@ -335,8 +335,8 @@ func (i *Importer) take(orders []gOrder, st *cursorState, page *record.Page) {
 		}
 	}
 	for _, id := range sortedKeys(unmapped) {
-		page.Notes = append(page.Notes, fmt.Sprintf("%d POS order(s) at Shopify location %s not imported: that location is not in the locations mapping (map a TMAS location to shopify: %q if it is one of this agent's stores)",
-			unmapped[id], id, numericID(id)))
+		page.Counted = append(page.Counted, record.CountedNote{Count: unmapped[id], Text: fmt.Sprintf("POS order(s) at Shopify location %s not imported: that location is not in the locations mapping (map a TMAS location to shopify: %q if it is one of this agent's stores)",
+			id, numericID(id))})
 	}
 }
 
