@@ -70,6 +70,8 @@ type Agent struct {
 	files      []FileOutcome // newest first
 	logEntries []LogEntry    // newest first
 	today      map[string]int
+	imported   map[string]int64 // records queued per source since start
+	fileTotals map[string]int64 // staff-hours files per outcome since start
 	todayDate  string
 	components map[string]string // name -> "running" or the error it stopped with
 }
@@ -100,6 +102,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		cfg: cfg, opts: opts, log: opts.Logger, now: opts.Now,
 		runners: map[string]*sourceRunner{}, sources: map[string]*SourceStatus{},
 		today: map[string]int{}, components: map[string]string{},
+		imported: map[string]int64{}, fileTotals: map[string]int64{},
 	}
 	sp, rec, err := spool.Open(spool.Options{Path: cfg.Buffer.Path, MaxSize: int64(cfg.Buffer.MaxSize), Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
@@ -292,6 +295,7 @@ func (a *Agent) countImported(source string, n int) {
 	defer a.mu.Unlock()
 	a.rollToday()
 	a.today[source] += n
+	a.imported[source] += int64(n)
 }
 
 func (a *Agent) rollToday() {
@@ -313,6 +317,7 @@ func (a *Agent) importLog(source, level, text string) {
 // still shows recent files after a restart.
 func (a *Agent) noteFile(o FileOutcome) {
 	a.mu.Lock()
+	a.fileTotals[o.Outcome]++
 	a.files = append([]FileOutcome{o}, a.files...)
 	if len(a.files) > keepFiles {
 		a.files = a.files[:keepFiles]

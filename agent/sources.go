@@ -51,6 +51,9 @@ type SourceStatus struct {
 	Offset        string    `json:"offset,omitempty"`
 	Backfill      *Progress `json:"backfill,omitempty"`
 	Failures      int       `json:"consecutive_failures"`
+	Runs          int64     `json:"runs"`             // runs finished since the agent started
+	FailedRuns    int64     `json:"failed_runs"`      // of which failed
+	Imported      int64     `json:"records_imported"` // records queued since the agent started
 }
 
 // Progress of a running backfill or sync.
@@ -179,6 +182,10 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 	}
 	a.setSource(name, func(s *SourceStatus) {
 		s.LastRunPages, s.LastRunQueued = p.Pages, p.Queued
+		s.Runs++
+		if err != nil {
+			s.FailedRuns++
+		}
 		switch {
 		case errors.Is(err, record.ErrFull):
 			s.State, s.LastError, s.LastErrorAt = "paused", "polling paused: "+err.Error(), a.now()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -21,6 +22,7 @@ type Status struct {
 	Buffer     BufferStatus      `json:"buffer"`
 	Forwarder  forward.Status    `json:"forwarder"`
 	Files      []FileOutcome     `json:"recent_files"`
+	FileTotals map[string]int64  `json:"file_totals"` // staff-hours files by outcome since the agent started
 	Log        []LogEntry        `json:"import_log"`
 	Components map[string]string `json:"components"`
 }
@@ -58,8 +60,10 @@ func (a *Agent) Status() Status {
 	for _, name := range sortedKeys(a.sources) {
 		s := *a.sources[name]
 		s.RecordsToday = a.today[name]
+		s.Imported = a.imported[name]
 		st.Sources = append(st.Sources, s)
 	}
+	st.FileTotals = maps.Clone(a.fileTotals)
 	st.Files = append([]FileOutcome(nil), a.files...)
 	st.Log = append([]LogEntry(nil), a.logEntries...)
 	for k, v := range a.components {

@@ -59,11 +59,13 @@ func troubled() agent.Status {
 				LastRun: at("15:02:00"), LastSuccess: at("12:02:05"), NextRun: at("16:04:00"),
 				LastError: shopifyError, LastErrorAt: at("15:02:03"),
 				RecordsToday: 37, Failures: 3, Schedule: "2 * * * *", Offset: "1m53s",
+				Runs: 9, FailedRuns: 3, Imported: 412,
 			},
 			{
 				Name: "vend", State: "ok",
 				LastRun: at("15:02:40"), LastSuccess: at("15:02:44"), NextRun: at("16:02:40"),
 				RecordsToday: 1234, LastRunPages: 2, LastRunQueued: 18, Schedule: "2 * * * *", Offset: "40s",
+				Runs: 9, Imported: 4634,
 				Backfill: &agent.Progress{Pages: 12, Records: 3400, Queued: 3100,
 					Since: time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 8, 5, 0, 0, 0, time.UTC)},
 			},
@@ -81,6 +83,7 @@ func troubled() agent.Status {
 			Batches: 42, Records: 51234, Duplicates: 12, DeadLettered: 2, Requests: 57, BytesSent: 3456789,
 			ResponsesByCode: map[string]int64{"503": 8, "200": 42, "401": 7},
 		},
+		FileTotals: map[string]int64{"refused": 3, "accepted": 40},
 		Files: []agent.FileOutcome{
 			{Name: hostileName, Origin: "ftp:timeclock", At: at("15:30:00"), Outcome: "refused", Detail: refusedText, Location: "0421"},
 			{Name: "week47.csv", Origin: "inbox", At: at("14:10:00"), Outcome: "accepted", Records: 212, Queued: 210,

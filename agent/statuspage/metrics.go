@@ -22,8 +22,9 @@ type Collector struct {
 	fwdState, fwdPaused, fwdFailures, fwdLastDelivery                    *prometheus.Desc
 	fwdRecords, fwdDuplicates, fwdDead, fwdBatches, fwdRequests, fwdSent *prometheus.Desc
 	fwdResponses                                                         *prometheus.Desc
-	srcUp, srcLastRun, srcLastSuccess, srcNextRun, srcFailures, srcToday *prometheus.Desc
-	recentFiles, componentUp                                             *prometheus.Desc
+	srcUp, srcLastRun, srcLastSuccess, srcNextRun, srcFailures           *prometheus.Desc
+	srcRuns, srcFailedRuns, srcImported                                  *prometheus.Desc
+	files, componentUp                                                   *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -73,9 +74,11 @@ func NewCollector(src Source) *Collector {
 		srcLastSuccess: d("source_last_success_timestamp_seconds", "When the source last completed a run, in seconds since the Unix epoch (0 if never).", "source"),
 		srcNextRun:     d("source_next_run_timestamp_seconds", "When the source runs next, in seconds since the Unix epoch (0 if not scheduled).", "source"),
 		srcFailures:    d("source_consecutive_failures", "Runs of the source that failed in a row.", "source"),
-		srcToday:       d("source_records_today", "Records the source queued today, in the agent's time zone.", "source"),
+		srcRuns:        d("source_runs_total", "Runs of the source finished since the agent started.", "source"),
+		srcFailedRuns:  d("source_failed_runs_total", "Runs of the source that failed since the agent started.", "source"),
+		srcImported:    d("source_records_imported_total", "Records the source queued since the agent started.", "source"),
 
-		recentFiles: d("recent_files", "Files among the agent's recent files, by outcome.", "outcome"),
+		files:       d("files_total", "Staff-hours files handled since the agent started, by outcome.", "outcome"),
 		componentUp: d("component_up", "1 when the component is running, else 0.", "component"),
 	}
 }
@@ -87,8 +90,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.bufRecords, c.bufBytes, c.bufOldestAge, c.bufFileBytes, c.bufMaxBytes, c.bufFull, c.bufRecovered, c.deadLetters,
 		c.fwdState, c.fwdPaused, c.fwdFailures, c.fwdLastDelivery,
 		c.fwdRecords, c.fwdDuplicates, c.fwdDead, c.fwdBatches, c.fwdRequests, c.fwdSent, c.fwdResponses,
-		c.srcUp, c.srcLastRun, c.srcLastSuccess, c.srcNextRun, c.srcFailures, c.srcToday,
-		c.recentFiles, c.componentUp,
+		c.srcUp, c.srcLastRun, c.srcLastSuccess, c.srcNextRun, c.srcFailures,
+		c.srcRuns, c.srcFailedRuns, c.srcImported,
+		c.files, c.componentUp,
 	} {
 		ch <- d
 	}
@@ -150,18 +154,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.srcLastSuccess, unix(s.LastSuccess), s.Name)
 		gauge(c.srcNextRun, unix(s.NextRun), s.Name)
 		gauge(c.srcFailures, float64(s.Failures), s.Name)
-		gauge(c.srcToday, float64(s.RecordsToday), s.Name)
+		counter(c.srcRuns, s.Runs, s.Name)
+		counter(c.srcFailedRuns, s.FailedRuns, s.Name)
+		counter(c.srcImported, s.Imported, s.Name)
 	}
 
-	outcomes := map[string]int{}
+	outcomes := map[string]int64{}
 	for _, o := range fileOutcomes {
 		outcomes[o] = 0
 	}
-	for _, fo := range st.Files {
-		outcomes[fo.Outcome]++
-	}
+	maps.Copy(outcomes, st.FileTotals)
 	for _, o := range slices.Sorted(maps.Keys(outcomes)) {
-		gauge(c.recentFiles, float64(outcomes[o]), o)
+		counter(c.files, outcomes[o], o)
 	}
 
 	for _, name := range slices.Sorted(maps.Keys(st.Components)) {

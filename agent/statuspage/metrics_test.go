@@ -104,13 +104,17 @@ func TestMetricsValues(t *testing.T) {
 				`storeagent_source_next_run_timestamp_seconds{source="vend"}`:        1795190560, // 16:02:40
 				`storeagent_source_consecutive_failures{source="shopify"}`:           3,
 				`storeagent_source_consecutive_failures{source="vend"}`:              0,
-				`storeagent_source_records_today{source="shopify"}`:                  37,
-				`storeagent_source_records_today{source="vend"}`:                     1234,
-				`storeagent_recent_files{outcome="accepted"}`:                        1,
-				`storeagent_recent_files{outcome="duplicate"}`:                       0,
-				`storeagent_recent_files{outcome="failed"}`:                          0,
-				`storeagent_recent_files{outcome="full"}`:                            0,
-				`storeagent_recent_files{outcome="refused"}`:                         1,
+				`storeagent_source_runs_total{source="shopify"}`:                     9,
+				`storeagent_source_runs_total{source="vend"}`:                        9,
+				`storeagent_source_failed_runs_total{source="shopify"}`:              3,
+				`storeagent_source_failed_runs_total{source="vend"}`:                 0,
+				`storeagent_source_records_imported_total{source="shopify"}`:         412,
+				`storeagent_source_records_imported_total{source="vend"}`:            4634,
+				`storeagent_files_total{outcome="accepted"}`:                         40,
+				`storeagent_files_total{outcome="duplicate"}`:                        0,
+				`storeagent_files_total{outcome="failed"}`:                           0,
+				`storeagent_files_total{outcome="full"}`:                             0,
+				`storeagent_files_total{outcome="refused"}`:                          3,
 				`storeagent_component_up{component="ftp"}`:                           0,
 				`storeagent_component_up{component="inbox"}`:                         1,
 				`storeagent_component_up{component="maintenance"}`:                   0,
@@ -146,11 +150,11 @@ func TestMetricsValues(t *testing.T) {
 				`storeagent_forwarder_batches_delivered_total`:         0,
 				`storeagent_forwarder_requests_total`:                  0,
 				`storeagent_forwarder_sent_bytes_total`:                0,
-				`storeagent_recent_files{outcome="accepted"}`:          0,
-				`storeagent_recent_files{outcome="duplicate"}`:         0,
-				`storeagent_recent_files{outcome="failed"}`:            0,
-				`storeagent_recent_files{outcome="full"}`:              0,
-				`storeagent_recent_files{outcome="refused"}`:           0,
+				`storeagent_files_total{outcome="accepted"}`:           0,
+				`storeagent_files_total{outcome="duplicate"}`:          0,
+				`storeagent_files_total{outcome="failed"}`:             0,
+				`storeagent_files_total{outcome="full"}`:               0,
+				`storeagent_files_total{outcome="refused"}`:            0,
 			},
 		},
 		{
@@ -160,7 +164,7 @@ func TestMetricsValues(t *testing.T) {
 				st.Buffer.Full, st.Buffer.Queued, st.Buffer.Oldest = true, 10, at("15:00:00")
 				st.Sources[0].State = "paused"
 				st.Forwarder.State = "retrying"
-				st.Files = []agent.FileOutcome{{Outcome: "full"}, {Outcome: "full"}, {Outcome: "duplicate"}}
+				st.FileTotals = map[string]int64{"full": 2, "duplicate": 1}
 				return st
 			}(),
 			want: map[string]float64{
@@ -171,9 +175,9 @@ func TestMetricsValues(t *testing.T) {
 				`storeagent_forwarder_state{state="retrying"}`: 1,
 				`storeagent_forwarder_state{state="idle"}`:     0,
 				`storeagent_forwarder_paused`:                  0,
-				`storeagent_recent_files{outcome="full"}`:      2,
-				`storeagent_recent_files{outcome="duplicate"}`: 1,
-				`storeagent_recent_files{outcome="refused"}`:   0,
+				`storeagent_files_total{outcome="full"}`:       2,
+				`storeagent_files_total{outcome="duplicate"}`:  1,
+				`storeagent_files_total{outcome="refused"}`:    0,
 				`storeagent_healthy`:                           1,
 			},
 			only: true,
@@ -240,7 +244,8 @@ func TestMetricsEndpoint(t *testing.T) {
 			`storeagent_source_up{source="shopify"} 0`,
 			`storeagent_forwarder_paused 1`,
 			`storeagent_buffer_records 1523`,
-			`storeagent_recent_files{outcome="refused"} 1`,
+			`storeagent_files_total{outcome="refused"} 3`,
+			`storeagent_source_failed_runs_total{source="shopify"} 3`,
 			`storeagent_info{agent="store-042",version="1.4.2"} 1`,
 			`# TYPE go_goroutines gauge`,
 		}
