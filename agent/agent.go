@@ -16,7 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -206,11 +207,11 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 	start("maintenance", ComponentFunc(a.maintain))
 	folders := append([]Folder{{Dir: a.cfg.Inbox.Dir, Location: a.cfg.Inbox.Location, Origin: "inbox", Watch: a.cfg.Inbox.Watching()}}, a.opts.Folders...)
 	start("inbox", ComponentFunc(func(ctx context.Context) error { return a.watchFolders(ctx, folders) }))
-	for _, name := range sortedKeys(a.runners) {
+	for _, name := range slices.Sorted(maps.Keys(a.runners)) {
 		r := a.runners[name]
 		start("source:"+name, ComponentFunc(func(ctx context.Context) error { return a.runSource(ctx, r) }))
 	}
-	for _, name := range sortedKeys(extra) {
+	for _, name := range slices.Sorted(maps.Keys(extra)) {
 		start(name, extra[name])
 	}
 	a.log.Info("agent running", "agent", a.cfg.Agent.ID, "version", a.opts.Version, "buffer", a.cfg.Buffer.Path, "sources", len(a.runners))
@@ -252,15 +253,6 @@ func (a *Agent) maintain(ctx context.Context) error {
 			}
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (a *Agent) setComponent(name, state string) {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +62,7 @@ func (a *Agent) routes(mux *http.ServeMux) http.Handler {
 	mux.HandleFunc("POST /api/sync", func(w http.ResponseWriter, r *http.Request) {
 		names := r.URL.Query()["source"]
 		if len(names) == 0 {
-			names = sortedKeys(a.runners)
+			names = slices.Sorted(maps.Keys(a.runners))
 		}
 		if len(names) == 0 {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": a.unknownSource("").Error()})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -360,8 +362,8 @@ func (e *UnknownSourceError) Error() string {
 }
 
 func (a *Agent) unknownSource(name string) error {
-	return &UnknownSourceError{Name: name, Configured: sortedKeys(a.runners)}
+	return &UnknownSourceError{Name: name, Configured: slices.Sorted(maps.Keys(a.runners))}
 }
 
 // SourceNames lists the configured sources.
-func (a *Agent) SourceNames() []string { return sortedKeys(a.runners) }
+func (a *Agent) SourceNames() []string { return slices.Sorted(maps.Keys(a.runners)) }

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -57,7 +58,7 @@ func (a *Agent) Status() Status {
 	a.mu.Lock()
 	st.Started = a.started
 	a.rollToday()
-	for _, name := range sortedKeys(a.sources) {
+	for _, name := range slices.Sorted(maps.Keys(a.sources)) {
 		s := *a.sources[name]
 		s.RecordsToday = a.today[name]
 		s.Imported = a.imported[name]

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -134,13 +135,13 @@ func (s *Spool) readBatch(tx *bolt.Tx, d batchDef) (*Batch, error) {
 	for k, v := c.Seek(u64(d.First)); k != nil && binary.BigEndian.Uint64(k) <= d.Last; k, v = c.Next() {
 		at, line, ok := decodeQueueValue(v)
 		if !ok {
-			damaged = append(damaged, clone(k))
+			damaged = append(damaged, bytes.Clone(k))
 			continue
 		}
 		if b.Since.IsZero() {
 			b.Since = at
 		}
-		b.Lines = append(b.Lines, clone(line))
+		b.Lines = append(b.Lines, bytes.Clone(line))
 		b.Bytes += len(line)
 	}
 	for _, k := range damaged {
@@ -180,7 +181,7 @@ func findDef(defs *bolt.Bucket, id string) ([]byte, batchDef, error) {
 			return nil, d, err
 		}
 		if d.ID == id {
-			return clone(k), d, nil
+			return bytes.Clone(k), d, nil
 		}
 	}
 	return nil, batchDef{}, fmt.Errorf("spool: batch %s is not pending", id)
@@ -210,7 +211,7 @@ func deleteRange(queue *bolt.Bucket, first, last uint64) (int, int64, error) {
 	var size int64
 	c := queue.Cursor()
 	for k, v := c.Seek(u64(first)); k != nil && binary.BigEndian.Uint64(k) <= last; k, v = c.Next() {
-		keys = append(keys, clone(k))
+		keys = append(keys, bytes.Clone(k))
 		size += int64(len(v))
 	}
 	for _, k := range keys {
@@ -248,7 +249,7 @@ func (s *Spool) Split(id string) error {
 		rest := map[string][]byte{}
 		rc := defs.Cursor()
 		for rk, rv := rc.First(); rk != nil; rk, rv = rc.Next() {
-			rest[string(rk)] = clone(rv)
+			rest[string(rk)] = bytes.Clone(rv)
 		}
 		for rk := range rest {
 			if err := defs.Delete([]byte(rk)); err != nil {
@@ -322,7 +323,7 @@ func (s *Spool) moveToDead(tx *bolt.Tx, d batchDef, reasons map[int]string, all 
 				continue
 			}
 		}
-		victims = append(victims, victim{clone(k), clone(v), reason})
+		victims = append(victims, victim{bytes.Clone(k), bytes.Clone(v), reason})
 	}
 	for _, vi := range victims {
 		if err := s.putDead(tx, DeadLetter{Line: string(safeTail(vi.v)), Reason: vi.reason, Batch: d.ID}); err != nil {
@@ -400,7 +401,7 @@ func (s *Spool) RetryDead(ids []uint64) (int, error) {
 			if err := json.Unmarshal(v, &d); err != nil {
 				return err
 			}
-			keys = append(keys, clone(k))
+			keys = append(keys, bytes.Clone(k))
 			lines = append(lines, d.Line)
 			return nil
 		})

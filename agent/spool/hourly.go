@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -91,7 +92,7 @@ func (s *Spool) Hourly(location, day string) ([]HourTotal, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		prefix := []byte(location + "|" + day)
 		c := tx.Bucket(bucketHourly).Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var hv hourValue
 			if err := json.Unmarshal(v, &hv); err != nil {
 				return err

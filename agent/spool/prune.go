@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,7 +24,7 @@ func (s *Spool) PruneKeys(cutoff time.Time, batch int) (int, error) {
 			c := keys.Cursor()
 			for k, v := c.First(); k != nil && len(old) < batch; k, v = c.Next() {
 				if ks, ok := decodeKeyState(v); ok && ks.at < limit {
-					old = append(old, clone(k))
+					old = append(old, bytes.Clone(k))
 				}
 			}
 			for _, k := range old {

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -228,11 +229,11 @@ func (s *Spool) salvage(path string) (n int, err error) {
 		return s.db.Update(func(tx *bolt.Tx) error {
 			if ob := otx.Bucket(bucketState); ob != nil {
 				st := tx.Bucket(bucketState)
-				_ = ob.ForEach(func(k, v []byte) error { return st.Put(clone(k), clone(v)) })
+				_ = ob.ForEach(func(k, v []byte) error { return st.Put(bytes.Clone(k), bytes.Clone(v)) })
 			}
 			if ob := otx.Bucket(bucketKeys); ob != nil {
 				kb := tx.Bucket(bucketKeys)
-				_ = ob.ForEach(func(k, v []byte) error { return kb.Put(clone(k), clone(v)) })
+				_ = ob.ForEach(func(k, v []byte) error { return kb.Put(bytes.Clone(k), bytes.Clone(v)) })
 			}
 			q := tx.Bucket(bucketQueue)
 			if ob := otx.Bucket(bucketQueue); ob != nil {
@@ -242,14 +243,14 @@ func (s *Spool) salvage(path string) (n int, err error) {
 					}
 					seq, _ := q.NextSequence()
 					n++
-					return q.Put(u64(seq), clone(v))
+					return q.Put(u64(seq), bytes.Clone(v))
 				})
 			}
 			if ob := otx.Bucket(bucketDead); ob != nil {
 				d := tx.Bucket(bucketDead)
 				_ = ob.ForEach(func(_, v []byte) error {
 					seq, _ := d.NextSequence()
-					return d.Put(u64(seq), clone(v))
+					return d.Put(u64(seq), bytes.Clone(v))
 				})
 			}
 			return nil
@@ -363,7 +364,7 @@ func (s *Spool) tx(write bool, fn func(tx *bolt.Tx) error) (err error) {
 func (s *Spool) State(name string) ([]byte, error) {
 	var v []byte
 	err := s.view(func(tx *bolt.Tx) error {
-		v = clone(tx.Bucket(bucketState).Get([]byte(name)))
+		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(name)))
 		return nil
 	})
 	return v, err
@@ -375,8 +376,8 @@ func (s *Spool) StatePrefix(prefix string) (map[string][]byte, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketState).Cursor()
 		p := []byte(prefix)
-		for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {
-			out[string(k)] = clone(v)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			out[string(k)] = bytes.Clone(v)
 		}
 		return nil
 	})
@@ -401,12 +402,3 @@ func u64(v uint64) []byte {
 	binary.BigEndian.PutUint64(b[:], v)
 	return b[:]
 }
-
-func clone(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
-}
-
-func hasPrefix(b, p []byte) bool { return len(b) >= len(p) && string(b[:len(p)]) == string(p) }

@@ -90,7 +90,7 @@ func newSink(opts Options, getenv func(string) string) (*Sink, error) {
 		hs = append(hs, newHandler(f, hopts))
 	}
 	hs = append(hs, platformHandlers(opts, getenv)...)
-	s.handler = Fanout(hs...)
+	s.handler = slog.NewMultiHandler(hs...)
 	return s, nil
 }
 

@@ -197,9 +197,11 @@ func TestSystemLogger(t *testing.T) {
 	}
 }
 
-func TestFanoutEnabled(t *testing.T) {
+// TestMultiHandlerLevels: each sink keeps its own level behind slog's
+// multi handler (the journal at info, a file at warn, say).
+func TestMultiHandlerLevels(t *testing.T) {
 	var a, b bytes.Buffer
-	h := Fanout(
+	h := slog.NewMultiHandler(
 		slog.NewTextHandler(&a, &slog.HandlerOptions{Level: slog.LevelWarn}),
 		slog.NewTextHandler(&b, &slog.HandlerOptions{Level: slog.LevelInfo}),
 	)
