@@ -161,7 +161,9 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 		a.log.Error("the buffer file was damaged at start-up and set aside; the agent continues with a fresh one",
 			"set_aside", rec.SetAside, "reason", rec.Reason, "salvaged", rec.Salvaged)
 	}
-	if done, err := a.spool.Compact(64 << 20); err != nil {
+	if done, err := a.spool.Compact(64 << 20); errors.Is(err, spool.ErrReopen) {
+		return err
+	} else if err != nil {
 		a.log.Warn("buffer compaction failed", "err", err)
 	} else if done {
 		a.log.Info("buffer compacted at start-up")
@@ -248,7 +250,9 @@ func (a *Agent) maintain(ctx context.Context) error {
 					a.log.Info("forgot old record keys", "keys", n, "older_than", a.cfg.Buffer.KeyRetention.D())
 				}
 			}
-			if _, err := a.spool.Compact(64 << 20); err != nil {
+			if _, err := a.spool.Compact(64 << 20); errors.Is(err, spool.ErrReopen) {
+				return err // the agent stops, unhealthy, and its service manager restarts it
+			} else if err != nil {
 				a.log.Warn("buffer compaction failed", "err", err)
 			}
 		}

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,7 +45,7 @@ var ErrNoBatch = errors.New("spool: nothing queued")
 // cut from the head of the queue within lim and stored before it is returned.
 func (s *Spool) NextBatch(lim Limits) (*Batch, error) {
 	var b *Batch
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.updateCounting(func(tx *bolt.Tx, n *counts) error {
 		b = nil
 		defs, queue := tx.Bucket(bucketBatches), tx.Bucket(bucketQueue)
 		if k, v := defs.Cursor().First(); k != nil {
@@ -56,7 +54,7 @@ func (s *Spool) NextBatch(lim Limits) (*Batch, error) {
 				return fmt.Errorf("spool: batch definition: %w", err)
 			}
 			var err error
-			b, err = s.readBatch(tx, d)
+			b, err = s.readBatch(tx, d, n)
 			if err != nil {
 				return err
 			}
@@ -65,7 +63,7 @@ func (s *Spool) NextBatch(lim Limits) (*Batch, error) {
 			}
 			// Every line of it was moved away (dead-lettered): forget it.
 			b = nil
-			return defs.Delete(k)
+			return deleteDef(tx, d)
 		}
 		c := queue.Cursor()
 		var d batchDef
@@ -91,10 +89,10 @@ func (s *Spool) NextBatch(lim Limits) (*Batch, error) {
 			return err
 		}
 		d.ID = id
-		if err := putDef(defs, d); err != nil {
+		if err := putDef(tx, d); err != nil {
 			return err
 		}
-		b, err = s.readBatch(tx, d)
+		b, err = s.readBatch(tx, d, n)
 		return err
 	})
 	if err != nil {
@@ -116,18 +114,60 @@ func (s *Spool) newBatchID(tx *bolt.Tx) (string, error) {
 	return fmt.Sprintf("b.%s.%d", s.instance, n), nil
 }
 
-func putDef(defs *bolt.Bucket, d batchDef) error {
-	seq, err := defs.NextSequence()
-	if err != nil {
+// Batch definitions are keyed by their first queue sequence, so that they
+// sort in queue order (the halves of a split batch take its place), and
+// indexed by ID in bucketBatchIDs, so that finding one is a lookup.
+func putDef(tx *bolt.Tx, d batchDef) error {
+	v, _ := json.Marshal(d)
+	if err := tx.Bucket(bucketBatches).Put(u64(d.First), v); err != nil {
 		return err
 	}
-	v, _ := json.Marshal(d)
-	return defs.Put(u64(seq), v)
+	return tx.Bucket(bucketBatchIDs).Put([]byte(d.ID), u64(d.First))
+}
+
+func deleteDef(tx *bolt.Tx, d batchDef) error {
+	if err := tx.Bucket(bucketBatches).Delete(u64(d.First)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketBatchIDs).Delete([]byte(d.ID))
+}
+
+// rekeyDefs moves definitions written by earlier versions (keyed by a
+// sequence of their own) to the keys putDef uses, once per file.
+func rekeyDefs(tx *bolt.Tx) error {
+	m := tx.Bucket(bucketMeta)
+	if m.Get(metaDefsKeyed) != nil {
+		return nil
+	}
+	defs := tx.Bucket(bucketBatches)
+	var old []batchDef
+	var keys [][]byte
+	if err := defs.ForEach(func(k, v []byte) error {
+		var d batchDef
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("spool: batch definition: %w", err)
+		}
+		old, keys = append(old, d), append(keys, bytes.Clone(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := defs.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, d := range old {
+		if err := putDef(tx, d); err != nil {
+			return err
+		}
+	}
+	return m.Put(metaDefsKeyed, []byte("first"))
 }
 
 // readBatch loads the lines of a definition. A line whose checksum no longer
 // matches is moved to the dead-letter store instead of being sent.
-func (s *Spool) readBatch(tx *bolt.Tx, d batchDef) (*Batch, error) {
+func (s *Spool) readBatch(tx *bolt.Tx, d batchDef, n *counts) (*Batch, error) {
 	b := &Batch{ID: d.ID, First: d.First, Last: d.Last}
 	queue := tx.Bucket(bucketQueue)
 	c := queue.Cursor()
@@ -152,7 +192,7 @@ func (s *Spool) readBatch(tx *bolt.Tx, d batchDef) (*Batch, error) {
 		if err := queue.Delete(k); err != nil {
 			return nil, err
 		}
-		s.adjust(-1, -int64(len(v)), 1)
+		n.add(-1, -int64(len(v)), 1)
 	}
 	return b, nil
 }
@@ -164,43 +204,70 @@ func safeTail(v []byte) []byte {
 	return v[12:]
 }
 
-func (s *Spool) adjust(queued int, bytes int64, dead int) {
+// counts are the changes one write transaction makes to the figures Stats
+// reports. They are applied only once the transaction has committed: a
+// commit that fails (fsync, a full disk) changes nothing, figures included.
+type counts struct {
+	queued int
+	bytes  int64
+	dead   int
+}
+
+func (c *counts) add(queued int, bytes int64, dead int) {
+	c.queued += queued
+	c.bytes += bytes
+	c.dead += dead
+}
+
+// updateCounting runs fn in a write transaction and applies the counts it
+// made after the commit succeeded.
+func (s *Spool) updateCounting(fn func(tx *bolt.Tx, n *counts) error) error {
+	var n counts
+	err := s.update(func(tx *bolt.Tx) error {
+		n = counts{}
+		return fn(tx, &n)
+	})
+	if err == nil {
+		s.adjust(n)
+	}
+	return err
+}
+
+func (s *Spool) adjust(n counts) {
 	s.statsMu.Lock()
-	s.stats.queued += queued
-	s.stats.queuedBytes += bytes
-	s.stats.dead += dead
+	s.stats.queued += n.queued
+	s.stats.queuedBytes += n.bytes
+	s.stats.dead += n.dead
 	s.statsMu.Unlock()
 }
 
-// findDef returns the key and definition of a batch.
-func findDef(defs *bolt.Bucket, id string) ([]byte, batchDef, error) {
-	c := defs.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		var d batchDef
-		if err := json.Unmarshal(v, &d); err != nil {
-			return nil, d, err
-		}
-		if d.ID == id {
-			return bytes.Clone(k), d, nil
-		}
+// findDef returns the definition of a pending batch.
+func findDef(tx *bolt.Tx, id string) (batchDef, error) {
+	var d batchDef
+	k := tx.Bucket(bucketBatchIDs).Get([]byte(id))
+	v := tx.Bucket(bucketBatches).Get(k)
+	if k == nil || v == nil {
+		return d, fmt.Errorf("spool: batch %s is not pending", id)
 	}
-	return nil, batchDef{}, fmt.Errorf("spool: batch %s is not pending", id)
+	if err := json.Unmarshal(v, &d); err != nil {
+		return d, fmt.Errorf("spool: batch definition: %w", err)
+	}
+	return d, nil
 }
 
 // Ack deletes a delivered batch: its lines and its definition.
 func (s *Spool) Ack(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		defs := tx.Bucket(bucketBatches)
-		k, d, err := findDef(defs, id)
+	return s.updateCounting(func(tx *bolt.Tx, n *counts) error {
+		d, err := findDef(tx, id)
 		if err != nil {
 			return err
 		}
-		n, size, err := deleteRange(tx.Bucket(bucketQueue), d.First, d.Last)
+		deleted, size, err := deleteRange(tx.Bucket(bucketQueue), d.First, d.Last)
 		if err != nil {
 			return err
 		}
-		s.adjust(-n, -size, 0)
-		return defs.Delete(k)
+		n.add(-deleted, -size, 0)
+		return deleteDef(tx, d)
 	})
 }
 
@@ -225,9 +292,8 @@ func deleteRange(queue *bolt.Bucket, first, last uint64) (int, int64, error) {
 // Split replaces a batch that headquarters found too large by its two halves,
 // each with a new ID. A batch of one line cannot be split: it is dead-lettered.
 func (s *Spool) Split(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		defs := tx.Bucket(bucketBatches)
-		k, d, err := findDef(defs, id)
+	return s.updateCounting(func(tx *bolt.Tx, n *counts) error {
+		d, err := findDef(tx, id)
 		if err != nil {
 			return err
 		}
@@ -236,37 +302,20 @@ func (s *Spool) Split(id string) error {
 		for qk, _ := c.Seek(u64(d.First)); qk != nil && binary.BigEndian.Uint64(qk) <= d.Last; qk, _ = c.Next() {
 			seqs = append(seqs, binary.BigEndian.Uint64(qk))
 		}
-		if err := defs.Delete(k); err != nil {
+		if err := deleteDef(tx, d); err != nil {
 			return err
 		}
 		if len(seqs) <= 1 {
-			return s.moveToDead(tx, d, nil, "headquarters answered 413 (too large) to a batch of a single line")
+			return s.moveToDead(tx, n, d, nil, "headquarters answered 413 (too large) to a batch of a single line")
 		}
-		// Halves keep queue order ahead of any newer batch: re-insert them
-		// with keys below every other definition.
+		// The halves take the batch's place in queue order: their keys are
+		// their first sequences, below those of any newer batch.
 		mid := len(seqs) / 2
-		halves := []batchDef{{First: seqs[0], Last: seqs[mid-1]}, {First: seqs[mid], Last: seqs[len(seqs)-1]}}
-		rest := map[string][]byte{}
-		rc := defs.Cursor()
-		for rk, rv := rc.First(); rk != nil; rk, rv = rc.Next() {
-			rest[string(rk)] = bytes.Clone(rv)
-		}
-		for rk := range rest {
-			if err := defs.Delete([]byte(rk)); err != nil {
+		for _, h := range []batchDef{{First: seqs[0], Last: seqs[mid-1]}, {First: seqs[mid], Last: seqs[len(seqs)-1]}} {
+			if h.ID, err = s.newBatchID(tx); err != nil {
 				return err
 			}
-		}
-		for i := range halves {
-			if halves[i].ID, err = s.newBatchID(tx); err != nil {
-				return err
-			}
-			if err := putDef(defs, halves[i]); err != nil {
-				return err
-			}
-		}
-		for _, rk := range slices.Sorted(maps.Keys(rest)) {
-			seq, _ := defs.NextSequence()
-			if err := defs.Put(u64(seq), rest[rk]); err != nil {
+			if err := putDef(tx, h); err != nil {
 				return err
 			}
 		}
@@ -290,22 +339,21 @@ func (s *Spool) RejectAll(id, reason string) error {
 // rejectBatch forgets batch id's definition and moves its lines to the
 // dead-letter store (see moveToDead for reasons and reason).
 func (s *Spool) rejectBatch(id string, reasons map[int]string, reason string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		defs := tx.Bucket(bucketBatches)
-		k, d, err := findDef(defs, id)
+	return s.updateCounting(func(tx *bolt.Tx, n *counts) error {
+		d, err := findDef(tx, id)
 		if err != nil {
 			return err
 		}
-		if err := defs.Delete(k); err != nil {
+		if err := deleteDef(tx, d); err != nil {
 			return err
 		}
-		return s.moveToDead(tx, d, reasons, reason)
+		return s.moveToDead(tx, n, d, reasons, reason)
 	})
 }
 
 // moveToDead moves lines of d to the dead store: those named in reasons, or
 // all of them with reason all when reasons is nil.
-func (s *Spool) moveToDead(tx *bolt.Tx, d batchDef, reasons map[int]string, all string) error {
+func (s *Spool) moveToDead(tx *bolt.Tx, n *counts, d batchDef, reasons map[int]string, all string) error {
 	queue := tx.Bucket(bucketQueue)
 	type victim struct {
 		k, v   []byte
@@ -313,13 +361,13 @@ func (s *Spool) moveToDead(tx *bolt.Tx, d batchDef, reasons map[int]string, all 
 	}
 	var victims []victim
 	c := queue.Cursor()
-	n := 0
+	line := 0
 	for k, v := c.Seek(u64(d.First)); k != nil && binary.BigEndian.Uint64(k) <= d.Last; k, v = c.Next() {
-		n++
+		line++
 		reason := all
 		if reasons != nil {
 			var ok bool
-			if reason, ok = reasons[n]; !ok {
+			if reason, ok = reasons[line]; !ok {
 				continue
 			}
 		}
@@ -332,7 +380,7 @@ func (s *Spool) moveToDead(tx *bolt.Tx, d batchDef, reasons map[int]string, all 
 		if err := queue.Delete(vi.k); err != nil {
 			return err
 		}
-		s.adjust(-1, -int64(len(vi.v)), 1)
+		n.add(-1, -int64(len(vi.v)), 1)
 	}
 	return nil
 }
@@ -382,9 +430,9 @@ func (s *Spool) DeadLetters() ([]DeadLetter, error) {
 // RetryDead queues dead letters again (all when ids is empty), unchanged, at
 // the end of the queue. It returns how many were queued.
 func (s *Spool) RetryDead(ids []uint64) (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		n = 0
+	var queued int
+	err := s.updateCounting(func(tx *bolt.Tx, n *counts) error {
+		queued = 0
 		dead, queue := tx.Bucket(bucketDead), tx.Bucket(bucketQueue)
 		want := map[uint64]bool{}
 		for _, id := range ids {
@@ -421,12 +469,12 @@ func (s *Spool) RetryDead(ids []uint64) (int, error) {
 			if err := dead.Delete(k); err != nil {
 				return err
 			}
-			s.adjust(1, int64(len(v)), -1)
-			n++
+			n.add(1, int64(len(v)), -1)
+			queued++
 		}
 		return nil
 	})
-	return n, err
+	return queued, err
 }
 
 // Stats describe the buffer for status pages and metrics.
@@ -496,18 +544,26 @@ func (s *Spool) Compact(minFileBytes int64) (bool, error) {
 	}
 	dst.Close()
 	if err := s.db.Close(); err != nil {
-		return false, err
+		os.Remove(tmp)
+		return false, fmt.Errorf("spool: compact: close the buffer file: %w", err)
 	}
 	s.db = nil
-	if err := os.Rename(tmp, s.opts.Path); err != nil {
+	renameErr := s.rename(tmp, s.opts.Path)
+	if renameErr != nil {
 		os.Remove(tmp)
+	} else {
+		syncDir(filepath.Dir(s.opts.Path))
 	}
-	syncDir(filepath.Dir(s.opts.Path))
-	db, err := bolt.Open(s.opts.Path, 0o600, s.boltOptions())
+	// Reopen what is at the path: the compacted file, or the original when
+	// the rename failed.
+	db, err := s.reopen(s.opts.Path)
 	if err != nil {
-		return false, fmt.Errorf("spool: reopen after compaction: %w", err)
+		return false, fmt.Errorf("%w: %v", ErrReopen, err)
 	}
 	s.db = db
+	if renameErr != nil {
+		return false, fmt.Errorf("spool: compact: put the compacted file in place: %w", renameErr)
+	}
 	s.log.Info("spool: compacted the drained buffer file", "before_bytes", size)
 	return true, nil
 }

@@ -220,10 +220,7 @@ func (s *Spool) Commit(c Change) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.statsMu.Lock()
-	s.stats.queued += res.Queued
-	s.stats.queuedBytes += queuedBytes
-	s.statsMu.Unlock()
+	s.adjust(counts{queued: res.Queued, bytes: queuedBytes})
 	return res, nil
 }
 

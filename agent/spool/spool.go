@@ -32,12 +32,16 @@ var (
 	bucketBatches = []byte("batches")
 	bucketDead    = []byte("dead")
 	bucketHourly  = []byte("hourly")
+	// batch ID -> key of its definition in bucketBatches
+	bucketBatchIDs = []byte("batch_ids")
 
-	allBuckets = [][]byte{bucketMeta, bucketQueue, bucketKeys, bucketState, bucketBatches, bucketDead, bucketHourly}
+	allBuckets = [][]byte{bucketMeta, bucketQueue, bucketKeys, bucketState, bucketBatches, bucketDead, bucketHourly, bucketBatchIDs}
 
 	metaInstance = []byte("instance")
 	metaFormat   = []byte("format")
 	metaBatchSeq = []byte("batch_seq")
+	// set once the batch definitions are keyed by their first sequence
+	metaDefsKeyed = []byte("defs_keyed")
 )
 
 const formatVersion = "2"
@@ -58,6 +62,12 @@ type Options struct {
 	// NoSync skips fsync, for benchmarks that measure the raw cost only.
 	NoSync bool
 }
+
+// ErrReopen: the buffer file could not be opened again after compaction.
+// The spool is then closed (every operation fails): the agent must stop
+// with this error, so that the service manager restarts it and Open sets
+// a damaged file aside, rather than run on without a buffer.
+var ErrReopen = errors.New("spool: the buffer file could not be opened again after compaction")
 
 // Recovery says what Open found wrong with the file and what it did.
 type Recovery struct {
@@ -81,6 +91,10 @@ type Spool struct {
 	// fullAt is the data size when input was last refused for room, -1
 	// when not full: input stays refused until usage falls well below it.
 	fullAt atomic.Int64
+
+	// Compaction's file operations, replaced by tests to make them fail.
+	rename func(oldpath, newpath string) error
+	reopen func(path string) (*bolt.DB, error)
 }
 
 type counters struct {
@@ -106,7 +120,8 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{opts: opts, log: opts.Logger}
+	s := &Spool{opts: opts, log: opts.Logger, rename: os.Rename}
+	s.reopen = func(path string) (*bolt.DB, error) { return bolt.Open(path, 0o600, s.boltOptions()) }
 	s.fullAt.Store(-1)
 	db, damage := s.openChecked()
 	var rec *Recovery
@@ -284,7 +299,7 @@ func (s *Spool) init() error {
 			}
 		}
 		s.instance = string(inst)
-		return nil
+		return rekeyDefs(tx)
 	})
 }
 

@@ -1,17 +1,18 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tmas/storeagent/importers/record"
 )
@@ -603,5 +604,134 @@ func TestPruneKeys(t *testing.T) {
 	res, _ := s.Commit(Change{Records: []record.Record{sale("old", t0, "1", 1), sale("new", t0, "1", 1)}})
 	if res.Queued != 1 || res.Unchanged != 1 {
 		t.Errorf("got %+v, want the pruned key queued again and the kept one unchanged", res)
+	}
+}
+
+// drainedForCompaction fills a spool and delivers everything, so that
+// Compact has work to do.
+func drainedForCompaction(t *testing.T, s *Spool) {
+	t.Helper()
+	for i := range 10 {
+		var rs []record.Record
+		for j := range 500 {
+			rs = append(rs, sale(fmt.Sprintf("k%d-%d", i, j), t0, "1", 1))
+		}
+		if _, err := s.Commit(Change{Records: rs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		b, err := s.NextBatch(Limits{MaxLines: 10000, MaxBytes: 8 << 20})
+		if errors.Is(err, ErrNoBatch) {
+			return
+		}
+		if err := s.Ack(b.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCompactWhoseRenameFails keeps the original file open and working and
+// says it did not compact.
+func TestCompactWhoseRenameFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "buffer.db")
+	s := open(t, path, 0)
+	drainedForCompaction(t, s)
+	s.rename = func(string, string) error { return errors.New("sharing violation") }
+	done, err := s.Compact(0)
+	if done || err == nil || err.Error() != "spool: compact: put the compacted file in place: sharing violation" {
+		t.Fatalf("got %v, %v; want no compaction and the rename's error", done, err)
+	}
+	if _, err := os.Stat(path + ".compact"); !os.IsNotExist(err) {
+		t.Errorf("the temporary compacted file was left behind: %v", err)
+	}
+	res, err := s.Commit(Change{Records: []record.Record{sale("k0-0", t0, "1", 1)}})
+	if err != nil || res.Unchanged != 1 {
+		t.Errorf("after the failed compaction got %+v, %v; want the original file in use", res, err)
+	}
+}
+
+// TestCompactWhoseReopenFails returns ErrReopen and leaves a spool that
+// refuses every operation, never one that seems to work.
+func TestCompactWhoseReopenFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "buffer.db")
+	s := open(t, path, 0)
+	drainedForCompaction(t, s)
+	s.reopen = func(string) (*bolt.DB, error) { return nil, errors.New("timeout") }
+	if done, err := s.Compact(0); done || !errors.Is(err, ErrReopen) {
+		t.Fatalf("got %v, %v; want ErrReopen", done, err)
+	}
+	if _, err := s.Commit(Change{Records: []record.Record{sale("new", t0, "1", 1)}}); err == nil || err.Error() != "spool: closed" {
+		t.Errorf("a commit after a failed reopen got %v, want spool: closed", err)
+	}
+}
+
+// TestFailedCommitChangesNoFigure: counts made inside a transaction whose
+// commit fails (here: the file would pass its size limit) are not applied.
+func TestFailedCommitChangesNoFigure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "buffer.db")
+	s := open(t, path, 1<<20)
+	before := s.Stats()
+	err := s.updateCounting(func(tx *bolt.Tx, n *counts) error {
+		n.add(3, 300, 1)
+		return tx.Bucket(bucketState).Put([]byte("big"), make([]byte, 4<<20))
+	})
+	if err == nil {
+		t.Fatal("a commit past the size limit succeeded")
+	}
+	after := s.Stats()
+	if after.Queued != before.Queued || after.QueuedBytes != before.QueuedBytes || after.Dead != before.Dead {
+		t.Errorf("figures changed by a failed commit: before %+v, after %+v", before, after)
+	}
+}
+
+// TestOldBatchDefinitionsAreRekeyed: a file written by an earlier version
+// (definitions keyed by a sequence of their own, no ID index) keeps its
+// pending batch, found by its ID after the upgrade.
+func TestOldBatchDefinitionsAreRekeyed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "buffer.db")
+	s := open(t, path, 0)
+	if _, err := s.Commit(Change{Records: []record.Record{sale("a", t0, "1", 1), sale("b", t0, "2", 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.NextBatch(Limits{MaxLines: 10, MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// Rewrite the file as the earlier version left it.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		defs := tx.Bucket(bucketBatches)
+		k, v := defs.Cursor().First()
+		v = bytes.Clone(v)
+		if err := defs.Delete(k); err != nil {
+			return err
+		}
+		if err := defs.Put(u64(1), v); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketBatchIDs); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Delete(metaDefsKeyed)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path, 0)
+	again, err := s.NextBatch(Limits{MaxLines: 10, MaxBytes: 1 << 20})
+	if err != nil || again.ID != b.ID || len(again.Lines) != 2 {
+		t.Fatalf("after the upgrade got %+v, %v; want batch %s again with its 2 lines", again, err, b.ID)
+	}
+	if err := s.Ack(b.ID); err != nil {
+		t.Fatalf("Ack after the upgrade: %v", err)
+	}
+	if st := s.Stats(); st.Queued != 0 {
+		t.Errorf("got %d queued after the ack, want 0", st.Queued)
 	}
 }
