@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/tmas/storeagent/agent/config"
 	"github.com/tmas/storeagent/agent/forward"
 	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/agent/statusreport"
 )
 
 // Component is a long-lived part handed to the agent (the FTP endpoint, the
@@ -58,6 +60,7 @@ type Agent struct {
 	now   func() time.Time
 	spool *spool.Spool
 	fwd   *forward.Forwarder
+	rep   *statusreport.Reporter
 
 	recovery *spool.Recovery
 	started  time.Time
@@ -68,10 +71,16 @@ type Agent struct {
 	mu         sync.Mutex
 	sources    map[string]*SourceStatus
 	files      []FileOutcome // newest first
+	fileDay    []fileMark    // outcomes of the last 24 h, for the status report
 	logEntries []LogEntry    // newest first
 	today      map[string]int
 	todayDate  string
 	components map[string]string // name -> "running" or the error it stopped with
+}
+
+type fileMark struct {
+	At      time.Time
+	Outcome string
 }
 
 // LogEntry is one line of the import log (the "Logs" tab of POS sync modules).
@@ -115,11 +124,25 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		MaxLines: cfg.Upstream.BatchSize, MaxBytes: int(cfg.Upstream.BatchMax), MaxAge: cfg.Upstream.BatchAge.D(),
 		Timeout: cfg.Upstream.Timeout.D(), UserAgent: "storeagent/" + opts.Version,
 		MinBackoff: cfg.Upstream.RetryMin.D(), MaxBackoff: cfg.Upstream.RetryMax.D(), PausedRetry: max(cfg.Upstream.RetryMax.D(), time.Second),
+		OnStateChange: a.changed,
 	}, sp, opts.Logger)
 	if err != nil {
 		sp.Close()
 		return nil, err
 	}
+	// Status reports travel like batches (same TLS roots and proxy) but on
+	// their own transport and goroutine, so they never wait on a batch.
+	tr, err := forward.Transport(cfg.Upstream.CAFile, cfg.Upstream.Proxy)
+	if err != nil {
+		sp.Close()
+		return nil, err
+	}
+	a.rep = statusreport.New(statusreport.Config{
+		URL: cfg.Upstream.URL, AgentID: cfg.Agent.ID, Token: cfg.UpstreamToken,
+		Client:    &http.Client{Transport: tr, Timeout: time.Minute},
+		UserAgent: "storeagent/" + opts.Version, Interval: cfg.Upstream.StatusInterval.D(),
+		Snapshot: a.report, Logger: opts.Logger,
+	})
 	for _, s := range opts.Sources {
 		sched, err := ParseSchedule(s.Schedule)
 		if err != nil {
@@ -201,6 +224,7 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 		}()
 	}
 	start("maintenance", ComponentFunc(a.maintain))
+	start("status-report", ComponentFunc(a.rep.Run))
 	folders := append([]Folder{{Dir: a.cfg.Inbox.Dir, Location: a.cfg.Inbox.Location, Origin: "inbox", Watch: a.cfg.Inbox.Watching()}}, a.opts.Folders...)
 	start("inbox", ComponentFunc(func(ctx context.Context) error { return a.watchFolders(ctx, folders) }))
 	for _, name := range sortedKeys(a.runners) {
@@ -264,6 +288,15 @@ func (a *Agent) setComponent(name, state string) {
 	a.mu.Lock()
 	a.components[name] = state
 	a.mu.Unlock()
+	a.changed()
+}
+
+// changed tells the status reporter to look at the health verdict again
+// (it reports at once when the verdict changed). It never blocks.
+func (a *Agent) changed() {
+	if a.rep != nil {
+		a.rep.Changed()
+	}
 }
 
 func (a *Agent) setSource(name string, fn func(*SourceStatus)) {
@@ -314,6 +347,7 @@ func (a *Agent) importLog(source, level, text string) {
 func (a *Agent) noteFile(o FileOutcome) {
 	a.mu.Lock()
 	a.files = append([]FileOutcome{o}, a.files...)
+	a.fileDay = append(a.fileDay, fileMark{o.At, o.Outcome})
 	if len(a.files) > keepFiles {
 		a.files = a.files[:keepFiles]
 	}
@@ -335,4 +369,7 @@ func (a *Agent) loadRecent() {
 		return
 	}
 	_ = json.Unmarshal(raw, &a.files)
+	for i := len(a.files) - 1; i >= 0; i-- {
+		a.fileDay = append(a.fileDay, fileMark{a.files[i].At, a.files[i].Outcome})
+	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// token is refused.
 	MinBackoff, MaxBackoff, PausedRetry time.Duration
 	UserAgent                           string
+	// OnStateChange, if set, is called (outside any lock) whenever State
+	// changes, so that health can be looked at again at once.
+	OnStateChange func()
 }
 
 func (c *Config) setDefaults() {
@@ -204,8 +207,13 @@ func (f *Forwarder) Status() Status {
 
 func (f *Forwarder) update(fn func(*Status)) {
 	f.mu.Lock()
+	was := f.status.State
 	fn(&f.status)
+	changed := f.status.State != was
 	f.mu.Unlock()
+	if changed && f.cfg.OnStateChange != nil {
+		f.cfg.OnStateChange()
+	}
 }
 
 // Run delivers until ctx is done. Cancellation is the only way it stops.
