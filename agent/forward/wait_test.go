@@ -38,7 +38,7 @@ type attempt struct {
 // producer commits one record every 20 ms and wakes the forwarder, as a big
 // CSV import or a POS backfill does, and returns the requests headquarters
 // received in order.
-func underLoad(t *testing.T, h *hq, run time.Duration) []attempt {
+func underLoad(t *testing.T, h *hq, run time.Duration, tweak ...func(*Config)) []attempt {
 	t.Helper()
 	var (
 		mu    sync.Mutex
@@ -55,8 +55,12 @@ func underLoad(t *testing.T, h *hq, run time.Duration) []attempt {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	f, err := New(Config{URL: "https://hq.example", Token: record.NewSecret("s3cret-token"), AgentID: "store-042",
-		MaxLines: 10, MaxAge: 50 * time.Millisecond, MinBackoff: time.Second, MaxBackoff: time.Minute, PausedRetry: 5 * time.Minute}, sp, nil)
+	cfg := Config{URL: "https://hq.example", Token: record.NewSecret("s3cret-token"), AgentID: "store-042",
+		MaxLines: 10, MaxAge: 50 * time.Millisecond, MinBackoff: time.Second, MaxBackoff: time.Minute, PausedRetry: 5 * time.Minute}
+	for _, fn := range tweak {
+		fn(&cfg)
+	}
+	f, err := New(cfg, sp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +138,22 @@ func TestBackoffGrowsUnderConstantInput(t *testing.T) {
 				t.Errorf("wait after failure %d: got %v, shorter than the previous %v", i, gap, prev)
 			}
 			prev = gap
+		}
+	})
+}
+
+// TestPausedPaceHoldsUnderConstantInput: a refused token (401) pauses
+// delivery for PausedRetry (5 min here) even while records keep arriving.
+func TestPausedPaceHoldsUnderConstantInput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHQ()
+		h.script = append(h.script, h.answer(401, nil, ""))
+		seen := underLoad(t, h, 7*time.Second, func(c *Config) { c.PausedRetry = 5 * time.Second })
+		if len(seen) < 2 {
+			t.Fatalf("got %d requests, want the 401 and the attempt after the pause", len(seen))
+		}
+		if gap := seen[1].At.Sub(seen[0].At); gap != 5*time.Second {
+			t.Errorf("got the next attempt %v after the 401, want after the 5s pause", gap)
 		}
 	})
 }
