@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/tmas/storeagent/agent/config"
 	"github.com/tmas/storeagent/agent/forward"
 	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/agent/statusreport"
 )
 
 // Component is a long-lived part handed to the agent (the FTP endpoint, the
@@ -59,6 +61,7 @@ type Agent struct {
 	now   func() time.Time
 	spool *spool.Spool
 	fwd   *forward.Forwarder
+	rep   *statusreport.Reporter
 
 	recovery *spool.Recovery
 	started  time.Time
@@ -69,12 +72,18 @@ type Agent struct {
 	mu         sync.Mutex
 	sources    map[string]*SourceStatus
 	files      []FileOutcome // newest first
+	fileDay    []fileMark    // outcomes of the last 24 h, for the status report
 	logEntries []LogEntry    // newest first
 	today      map[string]int
 	imported   map[string]int64 // records queued per source since start
 	fileTotals map[string]int64 // staff-hours files per outcome since start
 	todayDate  string
 	components map[string]string // name -> "running" or the error it stopped with
+}
+
+type fileMark struct {
+	At      time.Time
+	Outcome string
 }
 
 // LogEntry is one line of the import log (the "Logs" tab of POS sync modules).
@@ -119,11 +128,25 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		MaxLines: cfg.Upstream.BatchSize, MaxBytes: int(cfg.Upstream.BatchMax), MaxAge: cfg.Upstream.BatchAge.D(),
 		Timeout: cfg.Upstream.Timeout.D(), UserAgent: "storeagent/" + opts.Version,
 		MinBackoff: cfg.Upstream.RetryMin.D(), MaxBackoff: cfg.Upstream.RetryMax.D(), PausedRetry: max(cfg.Upstream.RetryMax.D(), time.Second),
+		OnStateChange: a.changed,
 	}, sp, opts.Logger)
 	if err != nil {
 		sp.Close()
 		return nil, err
 	}
+	// Status reports travel like batches (same TLS roots and proxy) but on
+	// their own transport and goroutine, so they never wait on a batch.
+	tr, err := forward.Transport(cfg.Upstream.CAFile, cfg.Upstream.Proxy)
+	if err != nil {
+		sp.Close()
+		return nil, err
+	}
+	a.rep = statusreport.New(statusreport.Config{
+		URL: cfg.Upstream.URL, AgentID: cfg.Agent.ID, Token: cfg.UpstreamToken,
+		Client:    &http.Client{Transport: tr, Timeout: time.Minute},
+		UserAgent: "storeagent/" + opts.Version, Interval: cfg.Upstream.StatusInterval.D(),
+		Snapshot: a.report, Logger: opts.Logger,
+	})
 	for _, s := range opts.Sources {
 		sched, err := ParseSchedule(s.Schedule)
 		if err != nil {
@@ -207,6 +230,7 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 		}()
 	}
 	start("maintenance", ComponentFunc(a.maintain))
+	start("status-report", ComponentFunc(a.rep.Run))
 	folders := append([]Folder{{Dir: a.cfg.Inbox.Dir, Location: a.cfg.Inbox.Location, Origin: "inbox", Watch: a.cfg.Inbox.Watching()}}, a.opts.Folders...)
 	start("inbox", ComponentFunc(func(ctx context.Context) error { return a.watchFolders(ctx, folders) }))
 	for _, name := range slices.Sorted(maps.Keys(a.runners)) {
@@ -263,6 +287,15 @@ func (a *Agent) setComponent(name, state string) {
 	a.mu.Lock()
 	a.components[name] = state
 	a.mu.Unlock()
+	a.changed()
+}
+
+// changed tells the status reporter to look at the health verdict again
+// (it reports at once when the verdict changed). It never blocks.
+func (a *Agent) changed() {
+	if a.rep != nil {
+		a.rep.Changed()
+	}
 }
 
 func (a *Agent) setSource(name string, fn func(*SourceStatus)) {
@@ -315,6 +348,7 @@ func (a *Agent) noteFile(o FileOutcome) {
 	a.mu.Lock()
 	a.fileTotals[o.Outcome]++
 	a.files = append([]FileOutcome{o}, a.files...)
+	a.fileDay = append(a.fileDay, fileMark{o.At, o.Outcome})
 	if len(a.files) > keepFiles {
 		a.files = a.files[:keepFiles]
 	}
@@ -336,4 +370,7 @@ func (a *Agent) loadRecent() {
 		return
 	}
 	_ = json.Unmarshal(raw, &a.files)
+	for i := len(a.files) - 1; i >= 0; i-- {
+		a.fileDay = append(a.fileDay, fileMark{a.files[i].At, a.files[i].Outcome})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Importer is what the agent needs of a POS source: one page per call, from
@@ -56,6 +58,10 @@ type SourceStatus struct {
 	Runs          int64     `json:"runs"`             // runs finished since the agent started
 	FailedRuns    int64     `json:"failed_runs"`      // of which failed
 	Imported      int64     `json:"records_imported"` // records queued since the agent started
+	// CredentialsRefused: the last run failed because the POS refused the
+	// agent's credentials (record.ErrCredentials). Retrying cannot fix that,
+	// so the source is unhealthy at once, not after stuckSourceRuns runs.
+	CredentialsRefused bool `json:"credentials_refused,omitempty"`
 }
 
 // Progress of a running backfill or sync.
@@ -107,6 +113,10 @@ func (r *sourceRunner) nextRun(now time.Time) time.Time {
 	return r.sched.Next(now.Add(-r.offset)).Add(r.offset)
 }
 
+// sourceRetry is the wait after a failed run: a minute, doubling, at most
+// half an hour (or the next scheduled run, if sooner).
+var sourceRetry = retry.Backoff{Base: time.Minute, Max: 30 * time.Minute}
+
 // runSource runs a source at start-up (the cursor makes it catch up the
 // whole gap since the last run), then on its schedule and on request.
 func (a *Agent) runSource(ctx context.Context, r *sourceRunner) error {
@@ -116,6 +126,7 @@ func (a *Agent) runSource(ctx context.Context, r *sourceRunner) error {
 	}
 	for {
 		a.setSource(r.src.Name, func(s *SourceStatus) { s.NextRun = next })
+		a.changed() // after a run: its outcome and next run are both in place
 		wait := time.Until(next)
 		t := time.NewTimer(max(wait, 0))
 		var reply chan error
@@ -138,8 +149,7 @@ func (a *Agent) runSource(ctx context.Context, r *sourceRunner) error {
 		if err != nil && !errors.Is(err, record.ErrFull) {
 			// A failed run is retried sooner than the next hour, with back-off.
 			fails := a.sourceStatus(r.src.Name).Failures
-			retry := min(time.Minute<<min(fails-1, 6), 30*time.Minute)
-			if n := a.now().Add(retry); n.Before(next) {
+			if n := a.now().Add(sourceRetry.Delay(fails)); n.Before(next) {
 				next = n
 			}
 		}
@@ -188,19 +198,20 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 		if err != nil {
 			s.FailedRuns++
 		}
+		s.CredentialsRefused = errors.Is(err, record.ErrCredentials)
 		switch {
 		case errors.Is(err, record.ErrFull):
 			s.State, s.LastError, s.LastErrorAt = "paused", "polling paused: "+err.Error(), a.now()
 		case err != nil:
-			s.State, s.LastError, s.LastErrorAt = "error", err.Error(), a.now()
+			s.State, s.LastError, s.LastErrorAt = "error", a.redact(err.Error()), a.now()
 			s.Failures++
 		default:
 			s.State, s.LastSuccess, s.LastError, s.Failures = "ok", a.now(), "", 0
 		}
 	})
 	if err != nil {
-		a.importLog(name, "error", err.Error())
-		a.log.Error("source run failed", "source", name, "err", err)
+		a.importLog(name, "error", a.redact(err.Error()))
+		a.log.Error("source run failed", "source", name, "err", a.redact(err.Error()))
 	} else {
 		a.importLog(name, "ok", fmt.Sprintf("%d pages, %d records queued", p.Pages, p.Queued))
 		a.log.Info("source run done", "source", name, "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
@@ -322,7 +333,7 @@ func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Tim
 	p, err := a.pump(ctx, name, r.src.Importer, state, first, report)
 	p.Since, p.Until, p.Done = since, until, err == nil
 	if err != nil {
-		p.Error = err.Error()
+		p.Error = a.redact(err.Error())
 	} else {
 		// Finished: forget the window's cursor so a new backfill starts afresh.
 		_ = a.spool.SetState(map[string][]byte{state: nil})
@@ -367,3 +378,29 @@ func (a *Agent) unknownSource(name string) error {
 
 // SourceNames lists the configured sources.
 func (a *Agent) SourceNames() []string { return slices.Sorted(maps.Keys(a.runners)) }
+
+// secretPatterns find credentials that an error text may carry despite the
+// importers' care: a bearer token, a key=value credential (query strings,
+// form bodies, JSON), a Shopify token, the user info of a URL.
+var secretPatterns = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+`), "${1}[redacted]"},
+	{regexp.MustCompile(`(?i)\b((?:access_token|refresh_token|client_secret|api_key|apikey|password|passwd|secret|token)"?\s*[=:]\s*"?)[^\s&"',;)]+`), "${1}[redacted]"},
+	{regexp.MustCompile(`\bshp(?:at|ca|pa|ss|ua)_[0-9A-Za-z]{16,}`), "[redacted]"},
+	{regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@`), "${1}[redacted]@"},
+}
+
+// redact removes credentials from a text bound for status, the health
+// report sent to headquarters, or the log: the agent's own upstream token
+// wherever it appears, and anything shaped like a credential.
+func (a *Agent) redact(s string) string {
+	if tok := a.cfg.UpstreamToken.Reveal(); len(tok) >= 6 {
+		s = strings.ReplaceAll(s, tok, "[redacted]")
+	}
+	for _, p := range secretPatterns {
+		s = p.re.ReplaceAllString(s, p.with)
+	}
+	return s
+}

@@ -3,12 +3,14 @@ package agent
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/tmas/storeagent/agent/forward"
 	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/agent/statusreport"
 )
 
 // Status is everything `storeagent status` and the status page show.
@@ -24,8 +26,16 @@ type Status struct {
 	Forwarder  forward.Status    `json:"forwarder"`
 	Files      []FileOutcome     `json:"recent_files"`
 	FileTotals map[string]int64  `json:"file_totals"` // staff-hours files by outcome since the agent started
+	FilesDay   FileCounts        `json:"files_last_24h"`
 	Log        []LogEntry        `json:"import_log"`
 	Components map[string]string `json:"components"`
+}
+
+// FileCounts counts staff-hours files by outcome: accepted (imported, or
+// a duplicate of a file imported before) and refused (for their content).
+type FileCounts struct {
+	Accepted int `json:"accepted"`
+	Refused  int `json:"refused"`
 }
 
 // BufferStatus describes the durable buffer.
@@ -67,6 +77,7 @@ func (a *Agent) Status() Status {
 	st.FileTotals = maps.Clone(a.fileTotals)
 	st.Files = append([]FileOutcome(nil), a.files...)
 	st.Log = append([]LogEntry(nil), a.logEntries...)
+	st.FilesDay = a.filesSince(now.Add(-24 * time.Hour))
 	for k, v := range a.components {
 		st.Components[k] = v
 	}
@@ -81,7 +92,9 @@ func (a *Agent) Status() Status {
 func (a *Agent) problems(st Status, now time.Time) []string {
 	var out []string
 	for _, s := range st.Sources {
-		if s.Failures >= stuckSourceRuns {
+		if s.CredentialsRefused {
+			out = append(out, fmt.Sprintf("source %s refuses the agent's credentials (a person must fix them; retrying will not): %s", s.Name, s.LastError))
+		} else if s.Failures >= stuckSourceRuns {
 			out = append(out, fmt.Sprintf("source %s has failed %d runs in a row: %s", s.Name, s.Failures, s.LastError))
 		}
 		if s.State == "paused" {
@@ -111,4 +124,67 @@ func (a *Agent) problems(st Status, now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// filesSince counts the file outcomes noted at or after since. Call with a.mu held.
+func (a *Agent) filesSince(since time.Time) FileCounts {
+	var c FileCounts
+	keep := a.fileDay[:0]
+	for _, m := range a.fileDay {
+		if m.At.Before(since) {
+			continue
+		}
+		keep = append(keep, m)
+		switch m.Outcome {
+		case "accepted", "duplicate":
+			c.Accepted++
+		case "refused":
+			c.Refused++
+		}
+	}
+	a.fileDay = keep
+	return c
+}
+
+// report is the status report for headquarters, built from the same
+// snapshot that `status` and /healthz show.
+func (a *Agent) report() statusreport.Report {
+	st := a.Status()
+	rep := statusreport.Report{
+		AgentID: st.Agent, Version: st.Version, OS: runtime.GOOS + "/" + runtime.GOARCH,
+		StartedAt: st.Started.UTC(), Healthy: st.Healthy, Problems: append([]string{}, st.Problems...),
+		Buffer: statusreport.Buffer{
+			Queued: st.Buffer.Queued, OldestQueuedAt: statusreport.Time(st.Buffer.Oldest), DeadLetters: st.Buffer.Dead,
+			Bytes: st.Buffer.FileBytes, MaxBytes: st.Buffer.MaxBytes, Full: st.Buffer.Full,
+		},
+		Sources:   []statusreport.Source{},
+		Files:     statusreport.Files{Accepted: st.FilesDay.Accepted, Refused: st.FilesDay.Refused},
+		Locations: []string{},
+	}
+	for _, s := range st.Sources {
+		rep.Sources = append(rep.Sources, statusreport.Source{
+			Name: s.Name, State: reportState(s), LastSuccessAt: statusreport.Time(s.LastSuccess),
+			NextRunAt: statusreport.Time(s.NextRun), LastError: s.LastError,
+		})
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.cfg.Locations)) {
+		if a.cfg.Locations[id].IsActive() {
+			rep.Locations = append(rep.Locations, id)
+		}
+	}
+	return rep
+}
+
+// reportState maps a source's state to the contract's ok, error, paused:
+// while a source runs (or before its first run) it keeps the verdict of its
+// last run.
+func reportState(s SourceStatus) string {
+	switch s.State {
+	case "ok", "error", "paused":
+		return s.State
+	}
+	if s.LastError != "" {
+		return "error"
+	}
+	return "ok"
 }

@@ -74,6 +74,9 @@ type Upstream struct {
 	// retry_max, with full jitter.
 	RetryMin record.Duration `yaml:"retry_min"`
 	RetryMax record.Duration `yaml:"retry_max"`
+	// StatusInterval is the pace of the agent's status reports to
+	// headquarters (PUT /v1/agents/{id}/status), jittered; default 5m.
+	StatusInterval record.Duration `yaml:"status_interval"`
 }
 
 // Location is one store: its TMAS id is the map key.
@@ -269,6 +272,9 @@ func (c *Config) SetDefaults() {
 	if c.Upstream.RetryMax == 0 {
 		c.Upstream.RetryMax = record.Duration(5 * time.Minute)
 	}
+	if c.Upstream.StatusInterval == 0 {
+		c.Upstream.StatusInterval = record.Duration(5 * time.Minute)
+	}
 	if c.Upstream.Timeout == 0 {
 		c.Upstream.Timeout = record.Duration(2 * time.Minute)
 	}
@@ -413,6 +419,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Upstream.BatchMax < 1024 || c.Upstream.BatchMax > 8<<20 {
 		add("upstream.batch_max_bytes: %v is outside 1KiB..8MiB (the API's limit)", c.Upstream.BatchMax)
+	}
+	if c.Upstream.StatusInterval < record.Duration(10*time.Second) {
+		add("upstream.status_interval: %v is shorter than 10s", c.Upstream.StatusInterval)
 	}
 	if c.Upstream.RetryMin > c.Upstream.RetryMax {
 		add("upstream.retry_min: %v is longer than retry_max %v", c.Upstream.RetryMin, c.Upstream.RetryMax)

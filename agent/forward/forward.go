@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Contract limits of one batch.
@@ -54,6 +54,9 @@ type Config struct {
 	// token is refused.
 	MinBackoff, MaxBackoff, PausedRetry time.Duration
 	UserAgent                           string
+	// OnStateChange, if set, is called (outside any lock) whenever State
+	// changes, so that health can be looked at again at once.
+	OnStateChange func()
 }
 
 func (c *Config) setDefaults() {
@@ -136,28 +139,9 @@ func New(cfg Config, sp *spool.Spool, logger *slog.Logger) (*Forwarder, error) {
 	if _, err := url.Parse(cfg.URL); err != nil || cfg.URL == "" {
 		return nil, fmt.Errorf("forward: upstream url %q is not a URL", cfg.URL)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("forward: ca_file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("forward: ca_file %s holds no PEM certificate", cfg.CAFile)
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}
-	if cfg.Proxy != "" {
-		pu, err := url.Parse(cfg.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("forward: proxy %q is not a URL", cfg.Proxy)
-		}
-		tr.Proxy = http.ProxyURL(pu)
+	tr, err := Transport(cfg.CAFile, cfg.Proxy)
+	if err != nil {
+		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -168,6 +152,37 @@ func New(cfg Config, sp *spool.Spool, logger *slog.Logger) (*Forwarder, error) {
 		wake:   make(chan struct{}, 1), now: time.Now,
 		status: Status{State: StateIdle, ResponsesByCode: map[string]int64{}},
 	}, nil
+}
+
+// Transport is the HTTP transport every request to headquarters uses: TLS
+// 1.2 or later, the system roots plus caFile's certificates (PEM), and proxy
+// (empty = the environment's HTTPS_PROXY/NO_PROXY). It reads caFile, so a
+// bad path fails here.
+func Transport(caFile, proxy string) (*http.Transport, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("forward: ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("forward: ca_file %s holds no PEM certificate", caFile)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	if proxy != "" {
+		pu, err := url.Parse(proxy)
+		if err != nil {
+			return nil, fmt.Errorf("forward: proxy %q is not a URL", proxy)
+		}
+		tr.Proxy = http.ProxyURL(pu)
+	}
+	return tr, nil
 }
 
 // Wake tells the forwarder that records were queued.
@@ -192,38 +207,63 @@ func (f *Forwarder) Status() Status {
 
 func (f *Forwarder) update(fn func(*Status)) {
 	f.mu.Lock()
+	was := f.status.State
 	fn(&f.status)
+	changed := f.status.State != was
 	f.mu.Unlock()
+	if changed && f.cfg.OnStateChange != nil {
+		f.cfg.OnStateChange()
+	}
 }
 
 // Run delivers until ctx is done. Cancellation is the only way it stops.
+//
+// A wake (records were queued) ends only a wait that is about new records: a
+// partial batch waiting for more, or an empty queue. The wait after a failure
+// (Retry-After, back-off, a refused token) holds until it ends, however many
+// records arrive meanwhile.
 func (f *Forwarder) Run(ctx context.Context) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait, err := f.step(ctx)
+		p, err := f.step(ctx)
 		if err != nil {
 			f.log.Error("forwarder: the buffer could not be read", "err", err)
-			wait = f.cfg.MaxBackoff
+			p = hold(f.cfg.MaxBackoff)
 		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-f.wake:
-				t.Stop()
-			case <-t.C:
-			}
+		if p.wait <= 0 {
+			continue
+		}
+		wake := f.wake
+		if p.hold {
+			wake = nil // a nil channel never delivers: the wait holds
+		}
+		t := time.NewTimer(p.wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-wake:
+			t.Stop()
+		case <-t.C:
 		}
 	}
 }
 
+// pause is how long Run waits before the next step, and whether new records
+// may end the wait early (hold = false) or not (a failure's wait).
+type pause struct {
+	wait time.Duration
+	hold bool
+}
+
+func untilRecords(d time.Duration) pause { return pause{wait: d} }
+func hold(d time.Duration) pause         { return pause{wait: d, hold: true} }
+
 // step sends at most one batch and returns how long to wait before the next
 // step (0 = go on at once).
-func (f *Forwarder) step(ctx context.Context) (time.Duration, error) {
+func (f *Forwarder) step(ctx context.Context) (pause, error) {
 	st := f.sp.Stats()
 	if st.Queued == 0 {
 		f.update(func(s *Status) {
@@ -231,20 +271,20 @@ func (f *Forwarder) step(ctx context.Context) (time.Duration, error) {
 				s.State = StateIdle
 			}
 		})
-		return time.Minute, nil
+		return untilRecords(time.Minute), nil
 	}
 	// A partial batch waits for more records, up to MaxAge after its oldest.
 	if st.Queued < f.cfg.MaxLines && int(st.QueuedBytes) < f.cfg.MaxBytes && !st.Oldest.IsZero() {
 		if age := f.now().Sub(st.Oldest); age < f.cfg.MaxAge {
-			return f.cfg.MaxAge - age, nil
+			return untilRecords(f.cfg.MaxAge - age), nil
 		}
 	}
 	b, err := f.sp.NextBatch(spool.Limits{MaxLines: f.cfg.MaxLines, MaxBytes: f.cfg.MaxBytes})
 	if errors.Is(err, spool.ErrNoBatch) {
-		return time.Minute, nil
+		return untilRecords(time.Minute), nil
 	}
 	if err != nil {
-		return 0, err
+		return pause{}, err
 	}
 	f.update(func(s *Status) { s.State = StateSending })
 	return f.deliver(ctx, b)
@@ -262,13 +302,13 @@ type accepted struct {
 	Duplicates int64 `json:"duplicates"`
 }
 
-func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (time.Duration, error) {
+func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (pause, error) {
 	code, hdr, body, err := f.send(ctx, b)
 	if ctx.Err() != nil {
-		return 0, nil
+		return pause{}, nil
 	}
 	if err != nil {
-		return f.failed(fmt.Sprintf("headquarters could not be reached: %v", err), 0), nil
+		return hold(f.failed(fmt.Sprintf("headquarters could not be reached: %v", err), 0)), nil
 	}
 	f.update(func(s *Status) { s.ResponsesByCode[strconv.Itoa(code)]++ })
 	switch {
@@ -276,7 +316,7 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (time.Duration,
 		var a accepted
 		_ = json.Unmarshal(body, &a)
 		if err := f.sp.Ack(b.ID); err != nil {
-			return 0, err
+			return pause{}, err
 		}
 		f.update(func(s *Status) {
 			s.State, s.Failures, s.NextAttempt = StateSending, 0, time.Time{}
@@ -287,20 +327,20 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (time.Duration,
 			s.LastDelivery = f.now()
 		})
 		f.log.Debug("forwarder: batch delivered", "batch", b.ID, "lines", len(b.Lines), "duplicates", a.Duplicates)
-		return 0, nil
+		return pause{}, nil
 	case code == http.StatusRequestEntityTooLarge:
 		f.log.Warn("forwarder: headquarters found the batch too large; sending it in halves", "batch", b.ID, "lines", len(b.Lines))
 		if len(b.Lines) == 1 {
 			f.update(func(s *Status) { s.DeadLettered++ })
 		}
-		return 0, f.sp.Split(b.ID)
+		return pause{}, f.sp.Split(b.ID)
 	case code == http.StatusUnprocessableEntity:
 		var r rejection
 		if err := json.Unmarshal(body, &r); err != nil || len(r.Rejected) == 0 {
 			reason := "headquarters answered 422 without a readable list of rejected lines: " + snippet(body)
 			f.log.Error("forwarder: batch dead-lettered", "batch", b.ID, "reason", reason)
 			f.update(func(s *Status) { s.DeadLettered += int64(len(b.Lines)) })
-			return 0, f.sp.RejectAll(b.ID, reason)
+			return pause{}, f.sp.RejectAll(b.ID, reason)
 		}
 		reasons := map[int]string{}
 		for _, l := range r.Rejected {
@@ -310,12 +350,12 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (time.Duration,
 		}
 		f.log.Warn("forwarder: headquarters refused some records; they are in the dead-letter store", "batch", b.ID, "refused", len(reasons), "first_reason", r.Rejected[0].Error)
 		f.update(func(s *Status) { s.DeadLettered += int64(len(reasons)) })
-		return 0, f.sp.Reject(b.ID, reasons)
+		return pause{}, f.sp.Reject(b.ID, reasons)
 	case code == http.StatusBadRequest || code == http.StatusConflict:
 		reason := fmt.Sprintf("headquarters answered %d (%s): %s", code, map[int]string{400: "malformed batch", 409: "idempotency key reused with other content"}[code], snippet(body))
 		f.log.Error("forwarder: BUG: batch refused as a whole and dead-lettered; please report this", "batch", b.ID, "reason", reason)
 		f.update(func(s *Status) { s.DeadLettered += int64(len(b.Lines)) })
-		return 0, f.sp.RejectAll(b.ID, reason)
+		return pause{}, f.sp.RejectAll(b.ID, reason)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		reason := fmt.Sprintf("headquarters refused the agent token (HTTP %d): check upstream.token; forwarding is paused and everything is kept", code)
 		f.update(func(s *Status) {
@@ -324,35 +364,38 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (time.Duration,
 			s.NextAttempt = f.now().Add(f.cfg.PausedRetry)
 		})
 		f.log.Error("forwarder: paused", "reason", reason)
-		return f.cfg.PausedRetry, nil
+		return hold(f.cfg.PausedRetry), nil
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		ra := retryAfter(hdr.Get("Retry-After"), f.now())
-		return f.failed(fmt.Sprintf("headquarters is busy (HTTP %d)", code), ra), nil
+		ra := retry.After(hdr.Get("Retry-After"), f.now())
+		return hold(f.failed(fmt.Sprintf("headquarters is busy (HTTP %d)", code), ra)), nil
 	default:
-		return f.failed(fmt.Sprintf("headquarters answered HTTP %d: %s", code, snippet(body)), 0), nil
+		return hold(f.failed(fmt.Sprintf("headquarters answered HTTP %d: %s", code, snippet(body)), 0)), nil
 	}
 }
 
 // failed records a transient failure and returns the wait before the next
-// attempt: at least floor (a Retry-After), else exponential back-off with
-// full jitter.
+// attempt: a Retry-After (floor) plus a little jitter, else exponential
+// back-off with full jitter.
 func (f *Forwarder) failed(reason string, floor time.Duration) time.Duration {
 	var wait time.Duration
 	f.update(func(s *Status) {
 		s.Failures++
-		backoff := f.cfg.MinBackoff << min(s.Failures-1, 20)
-		if backoff > f.cfg.MaxBackoff || backoff <= 0 {
-			backoff = f.cfg.MaxBackoff
-		}
-		wait = backoff/2 + rand.N(backoff/2+1)
+		wait = f.backoff().Delay(s.Failures)
 		if floor > 0 {
-			wait = floor + rand.N(f.cfg.MinBackoff/2+1)
+			wait = floor + retry.Backoff{Base: f.cfg.MinBackoff / 4, Jitter: 1}.Delay(1)
 		}
 		s.State, s.LastError, s.LastErrorAt = StateBackoff, reason, f.now()
 		s.NextAttempt = f.now().Add(wait)
 	})
 	f.log.Warn("forwarder: delivery failed; will retry", "reason", reason, "retry_in", wait.Round(time.Millisecond))
 	return wait
+}
+
+// backoff is the schedule after failures: MinBackoff doubling up to
+// MaxBackoff, each wait drawn from the upper half of its step ("full
+// jitter" between b/2 and b): three quarters of the step, spread by a third.
+func (f *Forwarder) backoff() retry.Backoff {
+	return retry.Backoff{Base: f.cfg.MinBackoff * 3 / 4, Max: f.cfg.MaxBackoff * 3 / 4, Jitter: 1.0 / 3}
 }
 
 func (f *Forwarder) send(ctx context.Context, b *spool.Batch) (int, http.Header, []byte, error) {
@@ -411,23 +454,6 @@ func (f *Forwarder) encode(b *spool.Batch) ([]byte, int, error) {
 	f.body = cachedBody{id: b.ID, gz: buf.Bytes(), size: b.Bytes + len(b.Lines)}
 	f.mu.Unlock()
 	return buf.Bytes(), b.Bytes + len(b.Lines), nil
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 func snippet(b []byte) string {

@@ -328,18 +328,3 @@ func TestConflictIsDeadLetteredLoudly(t *testing.T) {
 		t.Fatalf("got dead letters %+v", dead)
 	}
 }
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"":                              0,
-		"120":                           2 * time.Minute,
-		"Fri, 20 Nov 2026 12:00:30 GMT": 30 * time.Second,
-		"Fri, 20 Nov 2026 11:00:00 GMT": 0,
-		"soon":                          0,
-	} {
-		if got := retryAfter(in, now); got != want {
-			t.Errorf("%q: got %v, want %v", in, got, want)
-		}
-	}
-}
