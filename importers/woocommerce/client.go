@@ -205,6 +205,10 @@ func (c *client) explain(path string, status int, h http.Header, body []byte) er
 		e.kind = ErrNoRoute
 		e.Msg = fmt.Sprintf("woocommerce: %s has no WooCommerce REST API: %s: WooCommerce is not active on this site, or a plugin disabled its REST API", c.where(path), text)
 		e.Fix = "check that WooCommerce is installed and active (WordPress > Plugins) and that woocommerce.url is the shop's address"
+	case we.Code == "woocommerce_rest_authentication_error" && strings.Contains(strings.ToLower(we.Message), "permission"):
+		e.kind = record.ErrCredentials
+		e.Msg = fmt.Sprintf("woocommerce: the API key may not read: %s: its permission is Write only", text)
+		e.Fix = "set the key's permission to Read (or Read/Write) in WooCommerce > Settings > Advanced > REST API"
 	case we.Code == "woocommerce_rest_authentication_error" || we.Code == "woocommerce_rest_cannot_authenticate":
 		e.kind = record.ErrCredentials
 		e.Msg = fmt.Sprintf("woocommerce: the shop refused the API key: %s: the consumer key or secret is wrong, or the key was revoked", text)

@@ -287,6 +287,9 @@ func (c conv) rec(key, loc string, t *record.Transaction, hint int64) record.Rec
 // orderRecords turns one order (with its refunds, when it has any and
 // counts) into records: a sale and its returns, or voids of the same keys.
 func (c conv) orderRecords(o apiOrder, refunds []apiRefund, loc string, zone *time.Location) ([]record.Record, []string, error) {
+	if !c.cfg.Counts(o.Status) && neverCounted[o.Status] {
+		return nil, nil, nil
+	}
 	if o.DateCreatedGMT.t.IsZero() {
 		return nil, []string{fmt.Sprintf("order %s (id %d, status %s) has no creation date: not imported", c.receipt(o), o.ID, o.Status)}, nil
 	}
@@ -297,9 +300,6 @@ func (c conv) orderRecords(o apiOrder, refunds []apiRefund, loc string, zone *ti
 	var out []record.Record
 	var notes []string
 	if !c.cfg.Counts(o.Status) {
-		if neverCounted[o.Status] {
-			return nil, nil, nil
-		}
 		// An order that does not count (or no longer counts) is a void of
 		// its sale and of each of its refunds: it nets to zero.
 		void := c.transaction(record.KindVoid, c.when(o), zone, o, amounts{}, false)
