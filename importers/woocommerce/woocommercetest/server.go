@@ -46,9 +46,11 @@ type Line struct {
 	Tax       string
 }
 
-// Fee is a fee line (gift wrap, a surcharge, a tip plugin's tip).
+// Fee is a fee line (gift wrap, a surcharge, a tip plugin's tip). Tip
+// marks a tip for Truth (never net sales); the API shows it as any fee.
 type Fee struct {
 	Name, Total, Tax string
+	Tip              bool
 }
 
 // Order is an order as a test builds it.

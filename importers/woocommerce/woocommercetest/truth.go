@@ -17,7 +17,7 @@ type Bucket struct {
 // Truth computes, from the double's data alone, what the shop's orders
 // give per local hour of day (zone) for the statuses that count: each
 // counted order is a sale at its creation time (net = Σ line totals after
-// discounts + fees, without tax or shipping) and each of its refunds a
+// discounts + fees other than tips, without tax or shipping) and each of its refunds a
 // return at the refund's time (net = −(refunded lines + amount refunded
 // without lines), without tax or shipping). Orders that do not count (or
 // trashed ones) give nothing. Hours are keyed by their start, in zone.
@@ -51,7 +51,9 @@ func (s *Server) Truth(zone *time.Location, day time.Time, counted []string) map
 			items += int64(l.Qty)
 		}
 		for _, f := range o.Fees {
-			n = n.Add(dec(f.Total))
+			if !f.Tip {
+				n = n.Add(dec(f.Total))
+			}
 		}
 		add(o.Created, n, items)
 		for _, r := range o.refunds {
