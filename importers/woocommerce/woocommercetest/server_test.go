@@ -87,4 +87,3 @@ func TestDoubleBehavesLikeWooCommerce(t *testing.T) {
 		t.Errorf("orderby=modified: got %d", resp.StatusCode)
 	}
 }
-
