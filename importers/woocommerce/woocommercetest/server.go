@@ -103,6 +103,9 @@ type Options struct {
 	StripAuthorization bool
 	// IgnoreModifiedFilters plays WooCommerce older than 5.8.
 	IgnoreModifiedFilters bool
+	// Latency is added to every answer (a slow shared host), so that an
+	// end-to-end test's kills land in the middle of a paginated import.
+	Latency time.Duration
 }
 
 // Server is the double. Its exported methods are safe for concurrent use.
@@ -327,6 +330,9 @@ func refundAmount(o *order, r *refund) decimal.Decimal {
 // --- HTTP ---
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := r.URL.Query()
