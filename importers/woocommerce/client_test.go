@@ -174,3 +174,20 @@ func TestLocations(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// With query auth the address carries the secret: a failed connection's
+// error must not.
+func TestQueryAuthErrorsHoldNoSecret(t *testing.T) {
+	srv := woocommercetest.NewServer(t, woocommercetest.Options{})
+	cfg := Config{URL: "https://shop.example.com", BaseURL: srv.URL, Auth: AuthQuery, ConsumerKey: testKey, ConsumerSecret: testSecret, Location: "0421"}
+	clk := &clock{now: woocommercetest.DefaultNow}
+	imp, err := New(cfg, []record.Binding{{LocationID: "0421", Zone: toronto}}, Options{HTTPClient: srv.Client(), Now: clk.Now, Sleep: clk.Sleep, MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	_, err = imp.Fetch(context.Background(), nil)
+	if err == nil || strings.Contains(err.Error(), testSecret) || strings.Contains(err.Error(), testKey) || !strings.Contains(err.Error(), "kept failing after 2 attempts (last: the connection failed (") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -146,6 +146,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// Close stops the server (a shop gone offline); NewServer's cleanup
+// closes it too.
+func (s *Server) Close() { s.srv.Close() }
+
 // Client is an HTTP client that trusts the double's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
