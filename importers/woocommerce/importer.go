@@ -270,12 +270,27 @@ func (i *Importer) page(ctx context.Context, cur *cursor) (record.Page, error) {
 	if err != nil {
 		return record.Page{}, err
 	}
-	var orders []apiOrder
-	if err := json.Unmarshal(rep.body, &orders); err != nil {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(rep.body, &raws); err != nil {
 		return record.Page{}, &Error{Msg: fmt.Sprintf("woocommerce: %s answered something that is not a list of orders: %v", i.c.where("/wc/v3/orders"), err), kind: ErrNotJSON,
 			Fix: "a plugin may be altering the REST API's answers"}
 	}
 	var page record.Page
+	orders := make([]apiOrder, 0, len(raws))
+	for _, raw := range raws {
+		var o apiOrder
+		if err := json.Unmarshal(raw, &o); err != nil {
+			// One unreadable order must not stop the shop's import: it is
+			// named in the log and skipped.
+			var id struct {
+				ID json.RawMessage `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			page.Notes = append(page.Notes, fmt.Sprintf("order %s could not be read (%v): not imported", strings.Trim(string(id.ID), `"`), err))
+			continue
+		}
+		orders = append(orders, o)
+	}
 	skipped := map[string]int{}
 	var last time.Time
 	for _, o := range orders {

@@ -367,3 +367,19 @@ func TestRESTRoute(t *testing.T) {
 		t.Errorf("got %d records through ?rest_route=, want 2", len(recs))
 	}
 }
+
+// One unreadable order is skipped with a note; the others are imported.
+func TestUnreadableOrderIsNoted(t *testing.T) {
+	f := newFixture(t, woocommercetest.Options{}, nil)
+	f.srv.FailNext(200, nil, `[{"id":7,"status":"completed","total":"abc"},{"id":8,"number":"8","status":"completed","currency":"CAD","date_created_gmt":"2026-11-19T15:00:00","line_items":[{"name":"Mug","quantity":1,"total":"10.00"}],"total":"10.00"}]`)
+	p, err := f.imp.Fetch(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Records) != 1 || p.Records[0].Key != "woocommerce:shop.example.com:order:8" {
+		t.Errorf("got %+v", p.Records)
+	}
+	if diff := cmp.Diff([]string{`order 7 could not be read ("abc" is not a decimal number): not imported`}, p.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
