@@ -113,7 +113,7 @@ status: {listen: "127.0.0.1:0"}
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return err
 	}
-	c, err := config.Load(cfgPath)
+	c, err := config.Load(cfgPath, configKinds()...)
 	if err != nil {
 		return err
 	}

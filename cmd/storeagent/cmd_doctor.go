@@ -30,7 +30,7 @@ func doctorCmd(e *env) *cobra.Command {
 		Short: "Check the configuration, permissions, disk, credentials, location mapping, headquarters and FTP, and say what to fix",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, err := config.Load(e.path())
+			c, err := config.Load(e.path(), configKinds()...)
 			if err != nil {
 				fmt.Fprintf(e.stdout, "[FAIL] configuration %s\n%s\n", e.path(), indent(err.Error()))
 				return usageError{errors.New("fix the configuration first")}

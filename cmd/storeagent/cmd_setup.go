@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,13 +33,12 @@ func locationsCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			spec, ok := sources[args[0]]
-			if !ok {
+			if _, ok := sources[args[0]]; !ok {
 				return usageError{fmt.Errorf("unknown source %q (known: %s)", args[0], strings.Join(sortedSourceNames(), ", "))}
 			}
 			st, closeSt := e.tokenState(c.Buffer.Path)
 			defer closeSt()
-			imp, _, err := spec(c, sourceDeps{logger: e.consoleLogger(), state: st})
+			imp, _, err := buildSource(args[0], c, sourceDeps{logger: e.consoleLogger(), state: st})
 			if err != nil {
 				return usageError{err}
 			}
@@ -70,13 +71,7 @@ func locationsCmd(e *env) *cobra.Command {
 	}
 }
 
-func sortedSourceNames() []string {
-	var out []string
-	for k := range sources {
-		out = append(out, k)
-	}
-	return out
-}
+func sortedSourceNames() []string { return slices.Sorted(maps.Keys(sources)) }
 
 // tokenState opens the buffer for a short command that needs stored tokens,
 // when the agent is not running; otherwise the command works without them.
@@ -103,7 +98,8 @@ the agent's buffer file. Stop the agent service first (storeagent stop).`,
 			if err != nil {
 				return err
 			}
-			if c.Vend == nil || !c.Vend.UsesOAuth() {
+			vc, _ := c.Section("vend").(*vend.Config)
+			if vc == nil || !vc.UsesOAuth() {
 				return usageError{errors.New("connect vend needs a vend section with client_id and client_secret (a personal token needs no connect)")}
 			}
 			sp, _, err := spool.Open(spool.Options{Path: c.Buffer.Path, LockTimeout: time.Second})
@@ -120,7 +116,7 @@ the agent's buffer file. Stop the agent service first (storeagent stop).`,
 			if !noBrowser {
 				opts.Open = openBrowser
 			}
-			tok, err := vend.Connect(ctx, *c.Vend, opts)
+			tok, err := vend.Connect(ctx, *vc, opts)
 			if err != nil {
 				return err
 			}
