@@ -28,9 +28,11 @@ const (
 	DefaultPageSize     = 200
 	MaxPageSize         = 10000
 	DefaultAuthURL      = "https://secure.retail.lightspeed.app"
-	// DefaultScope is what the importer reads. Lightspeed documents no scope
-	// for shifts; if one becomes required, add it with `scope:`.
-	DefaultScope = "sales:read outlets:read registers:read users:read"
+	// DefaultScope is what the importer reads: sales, outlets, users (to
+	// place shifts) and products (the lines' SKUs). registers:read is not
+	// asked: the register id comes with each sale. Lightspeed documents no
+	// scope for shifts; if one becomes required, add it with `scope:`.
+	DefaultScope = "sales:read outlets:read users:read products:read"
 )
 
 // Config is the `vend:` section of the agent's configuration.

@@ -92,8 +92,8 @@ func TestFixtureRealClosedSale(t *testing.T) {
 	if got.OccurredAt.Format(time.RFC3339) != "2025-11-25T14:44:45+01:00" {
 		t.Errorf("got occurred_at %s, want 2025-11-25T14:44:45+01:00", got.OccurredAt.Format(time.RFC3339))
 	}
-	if diff := cmp.Diff(map[string][]span{"020b2c2a-4661-11f0-e200-c927a9d45ab1": {{O: "0698ab21-5f21-11f0-f6d9-c927a9fa4bff", F: 1764078285, T: 1764078285, N: 1}}}, cur.Seen); diff != "" {
-		t.Errorf("seen spans (-want +got):\n%s", diff)
+	if diff := cmp.Diff(map[string]map[string]times{"020b2c2a-4661-11f0-e200-c927a9d45ab1": {"0698ab21-5f21-11f0-f6d9-c927a9fa4bff": {1764078285}}}, cur.Sales); diff != "" {
+		t.Errorf("sales seen (-want +got):\n%s", diff)
 	}
 }
 

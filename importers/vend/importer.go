@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Options are the importer's collaborators.
@@ -67,8 +68,12 @@ type cursor struct {
 	Since    *time.Time `json:"since,omitempty"`
 	Until    *time.Time `json:"until,omitempty"`
 	Backfill bool       `json:"backfill,omitempty"`
-	// Seen keeps, per user, where and when they recently made sales, to
-	// place their shifts (shifts carry no outlet).
+	// Sales keeps, per user and outlet, when they made sales in the last
+	// spanKeep, to place their shifts (shifts carry no outlet).
+	Sales map[string]map[string]times `json:"sales_seen,omitempty"`
+	// Seen is the older summary, spans of sales; written by earlier
+	// versions, only read (a span counts when it lies wholly inside a
+	// shift's window) until it ages out.
 	Seen map[string][]span `json:"seen,omitempty"`
 }
 
@@ -100,7 +105,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = retry.Sleep
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = defaultMaxAttempts
@@ -380,7 +385,7 @@ func shiftsUnavailable(err error) (string, bool) {
 func (i *Importer) endRun(cur *cursor) record.Page {
 	if cur.Backfill {
 		cur.Phase = phaseDone
-		cur.Seen = nil
+		cur.Seen, cur.Sales = nil, nil
 	} else {
 		cur.Phase = phaseSales
 	}

@@ -527,6 +527,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		"expires_in":    int64(s.accessTTL / time.Second),
 		"refresh_token": g.RefreshToken,
 		"domain_prefix": s.prefix,
-		"scope":         "sales:read outlets:read registers:read users:read",
+		"scope":         "sales:read outlets:read users:read products:read",
 	})
 }
