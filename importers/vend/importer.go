@@ -43,6 +43,10 @@ type Importer struct {
 	byOutlet map[string]record.Binding // outlet id -> binding
 	users    map[string]apiUser
 	usersAt  time.Time
+	// products caches SKUs and names by product id (product.go).
+	products        map[string]product
+	productsAfter   int64
+	productsRefused bool
 }
 
 // Cursor phases.
@@ -300,6 +304,13 @@ func (i *Importer) salesPage(ctx context.Context, cur *cursor) (record.Page, err
 		return i.endRun(cur), nil
 	}
 	var page record.Page
+	note, err := i.ensureProducts(ctx, p.Data)
+	if err != nil {
+		return record.Page{}, err
+	}
+	if note != "" {
+		page.Notes = append(page.Notes, note)
+	}
 	skipped := newSkips()
 	refreshed := false
 	next := cur.SalesAfter

@@ -86,7 +86,7 @@ var hundred = decimal.NewFromInt(100)
 // discount, and `discount` the unit discount; total_price (2 places) is the
 // sum of price × quantity. Payloads where price is before the discount are
 // recognised by comparing both readings with total_price.
-func saleAmounts(s apiSale) amounts {
+func saleAmounts(s apiSale, productOf func(id string) product) amounts {
 	var a amounts
 	after, before := decimal.Zero, decimal.Zero
 	type lineSums struct{ after, before decimal.Decimal }
@@ -127,11 +127,12 @@ func saleAmounts(s apiSale) amounts {
 		}
 		qty := q.Round(0).IntPart()
 		a.items += qty
-		sku := l.SKU
-		if sku == "" {
-			sku = l.ProductID
+		line := record.Line{SKU: l.SKU, Qty: qty, Net: record.M(net.Round(2))}
+		if line.SKU == "" && productOf != nil {
+			p := productOf(l.ProductID)
+			line.SKU, line.Title = p.sku, p.name
 		}
-		a.lines = append(a.lines, record.Line{SKU: sku, Qty: qty, Net: record.M(net.Round(2))})
+		a.lines = append(a.lines, line)
 	}
 	a.net = a.net.Round(2)
 	a.discounts = a.discounts.Round(2)
@@ -191,7 +192,7 @@ func (i *Importer) saleRecord(s apiSale, cur *cursor, skipped *skips) (*record.R
 	case voidSale:
 		t.Kind = record.KindVoid
 	default:
-		a := saleAmounts(s)
+		a := saleAmounts(s, i.productOf)
 		t.Kind = record.KindSale
 		if set(s.ReturnFor) || s.IsReturn || a.negative || a.net.IsNegative() {
 			t.Kind = record.KindReturn

@@ -184,7 +184,7 @@ func TestSaleAmounts(t *testing.T) {
 		{"voided line left out", apiSale{TotalPrice: total("5.00"), LineItems: []apiLine{{Quantity: m("1"), Price: m("5")}, {Quantity: m("1"), Price: m("7"), Status: "VOIDED"}}}, "5.00", 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := saleAmounts(tc.s)
+			a := saleAmounts(tc.s, nil)
 			if got := record.M(a.net).String(); got != tc.net || a.items != tc.items || a.note != tc.note {
 				t.Errorf("got %s, %d, %q; want %s, %d, %q", got, a.items, a.note, tc.net, tc.items, tc.note)
 			}

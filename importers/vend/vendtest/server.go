@@ -54,6 +54,7 @@ type Server struct {
 	users     map[string]*userRow
 	sales     map[string]*saleRow
 	shifts    map[string]*shiftRow
+	products  map[string]*productRow
 	seq       int
 
 	budget      int
@@ -110,6 +111,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		users:     map[string]*userRow{},
 		sales:     map[string]*saleRow{},
 		shifts:    map[string]*shiftRow{},
+		products:  map[string]*productRow{},
 		maxPage:   MaxPageSize,
 	}
 	for _, o := range opts {
@@ -123,6 +125,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /api/2.0/users", s.api(func() []row { return rows(s.users) }))
 	mux.HandleFunc("GET /api/2.0/sales", s.api(func() []row { return rows(s.sales) }))
 	mux.HandleFunc("GET /api/2.0/shifts", s.api(func() []row { return rows(s.shifts) }))
+	mux.HandleFunc("GET /api/2.0/products", s.api(func() []row { return rows(s.products) }))
+	mux.HandleFunc("GET /api/2.0/products/{id}", s.one(func(id string) (row, bool) {
+		p, ok := s.products[id]
+		return p, ok
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.log(r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Not Found", "message": "no such endpoint"})
@@ -380,6 +387,24 @@ func (s *Server) api(all func() []row) http.HandlerFunc {
 			body["version"] = map[string]any{"min": nil, "max": nil}
 		}
 		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+// one serves a single record by id: {"data": {…}}, or 404.
+func (s *Server) one(find func(id string) (row, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.log(r)
+		if !s.admit(w, r) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		x, ok := find(r.PathValue("id"))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Not Found", "message": "Entity not found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": x.render(s)})
 	}
 }
 
