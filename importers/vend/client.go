@@ -50,6 +50,10 @@ type client struct {
 	limit     int
 	remaining int
 	reset     time.Time
+	// What Lightspeed's Deprecation/Sunset headers announced (version.go).
+	deprecation string
+	sunset      string
+	noticed     time.Time
 }
 
 // auth hands out the bearer token: a personal token, or an OAuth access
@@ -128,6 +132,7 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 			wait = backoff.Delay(attempt)
 		default:
 			c.observe(resp.Header)
+			c.observeDeprecation(resp.Header)
 			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 			resp.Body.Close()
 			switch {
@@ -186,6 +191,8 @@ func (c *client) explain(path string, status int, body []byte) error {
 		return &apiError{status, fmt.Sprintf("vend: Lightspeed refused access to %s (403): the connection lacks a permission; reconnect with `storeagent connect vend` (scopes %q) or use a personal token of an administrator", path, DefaultScope)}
 	case http.StatusNotFound:
 		return &apiError{status, fmt.Sprintf("vend: %s was not found (404): check vend.domain_prefix (and vend.base_url)", path)}
+	case http.StatusGone:
+		return c.goneError(path)
 	case http.StatusPaymentRequired:
 		return &apiError{status, "vend: Lightspeed answered 402: the store's subscription does not include API access (or has lapsed)"}
 	}

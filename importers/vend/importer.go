@@ -214,6 +214,9 @@ func (i *Importer) Fetch(ctx context.Context, raw []byte) (record.Page, error) {
 	if err != nil {
 		return record.Page{}, fmt.Errorf("vend: encode cursor: %w", err)
 	}
+	if n := i.c.deprecationNote(i.now()); n != "" {
+		page.Notes = append(page.Notes, n)
+	}
 	return page, nil
 }
 
@@ -567,6 +570,10 @@ func (i *Importer) Locations(ctx context.Context) ([]record.Location, error) {
 func (i *Importer) Check(ctx context.Context) []record.Finding {
 	var fs []record.Finding
 	list, err := i.listOutlets(ctx)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusGone {
+		return append(fs, record.Finding{Check: "vend API version", OK: false, Detail: err.Error(), Fix: "upgrade storeagent"})
+	}
 	if err != nil {
 		fix := "check vend.domain_prefix and the token"
 		if errors.Is(err, ErrReconnect) || errors.Is(err, ErrNotConnected) || strings.Contains(err.Error(), "(401)") {
@@ -617,6 +624,9 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		} else {
 			fs = append(fs, record.Finding{Check: "vend staff shifts", OK: true})
 		}
+	}
+	if d := i.c.deprecated(); d != "" {
+		fs = append(fs, record.Finding{Check: "vend API version", OK: false, Detail: d, Fix: "upgrade storeagent to a version that speaks a dated Lightspeed API"})
 	}
 	if d := i.cfg.DefaultLocation; d != "" {
 		found := false

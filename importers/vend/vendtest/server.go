@@ -63,8 +63,12 @@ type Server struct {
 
 	maxPage    int
 	shortPages bool
-	faults     []fault
-	requests   []string
+	// deprecation and sunset are sent on every API answer when set; retired
+	// answers 410 Gone.
+	deprecation, sunset string
+	retired             bool
+	faults              []fault
+	requests            []string
 }
 
 type authCode struct {
@@ -215,6 +219,22 @@ func (s *Server) SetShortPages(on bool) {
 	s.shortPages = on
 }
 
+// Deprecate makes every API answer carry a Deprecation header (RFC 9745,
+// e.g. "@1767225600") and, when sunset is not empty, a Sunset header (an
+// HTTP date), as Lightspeed announces a version's retirement.
+func (s *Server) Deprecate(deprecation, sunset string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deprecation, s.sunset = deprecation, sunset
+}
+
+// Retire makes every API request answer 410 Gone: the version is withdrawn.
+func (s *Server) Retire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired = true
+}
+
 // FailNext makes the next n API requests whose path starts with path ("" for
 // any) answer status; status 0 drops the connection without an answer.
 func (s *Server) FailNext(n int, path string, status int) {
@@ -281,6 +301,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // returns false when it has answered.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
+	if s.deprecation != "" {
+		w.Header().Set("Deprecation", s.deprecation)
+	}
+	if s.sunset != "" {
+		w.Header().Set("Sunset", s.sunset)
+	}
+	if s.retired {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusGone, map[string]string{"error": "Gone", "message": "This API version is no longer available"})
+		return false
+	}
 	for k, f := range s.faults {
 		if strings.HasPrefix(r.URL.Path, f.path) {
 			s.faults = append(s.faults[:k], s.faults[k+1:]...)
