@@ -71,7 +71,11 @@ var (
 
 func newDecoder(kinds []Kind) *decoder {
 	d := &decoder{kinds: map[string]Kind{}, lines: map[string]int{}, sections: map[string]Section{}}
+	builtin, _ := yamlFields(reflect.TypeFor[Config]())
 	for _, k := range kinds {
+		if _, clash := builtin[k.Name]; clash || k.Name == "" || k.New == nil {
+			panic(fmt.Sprintf("config: kind %q: a section needs a name that is not a built-in section, and New", k.Name))
+		}
 		d.kinds[k.Name] = k
 		if _, ok := k.New().(LocationMapper); ok {
 			d.mappers = append(d.mappers, k.Name)
@@ -225,6 +229,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, more []s
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" { // <<: *defaults
+			for _, m := range mergeSources(val) {
+				d.structure(m, v, path, more, extra)
+			}
+			continue
+		}
 		p := joinPath(path, k.Value)
 		if l, dup := seen[k.Value]; dup {
 			d.bad(p, k.Line, "given twice (first at line %d)", l)
@@ -374,6 +384,21 @@ func yamlFields(t reflect.Type) (map[string][]int, []string) {
 		names = append(names, name)
 	}
 	return out, names
+}
+
+// mergeSources are the mappings a merge key brings in: one alias or a list.
+func mergeSources(n *yaml.Node) []*yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.SequenceNode {
+		return []*yaml.Node{n}
+	}
+	var out []*yaml.Node
+	for _, c := range n.Content {
+		out = append(out, mergeSources(c)...)
+	}
+	return out
 }
 
 func joinPath(path, key string) string {

@@ -203,3 +203,38 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorsAndMerge: YAML anchors and merge keys work as with a plain
+// decoder, and keys inside the merged mapping are checked as well.
+func TestAnchorsAndMerge(t *testing.T) {
+	c, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(head+`x-zone: &zone {timezone: Europe/Paris}
+locations:
+  "0421": *zone
+  "0422": {<<: *zone, active: false}
+`), testKinds...)
+	if err == nil || err.Error() != "config.yaml:3: x-zone: unknown key (the keys here are agent, buffer, csv, ftp, inbox, locations, log, shopify, status, upstream, vend)" {
+		t.Fatalf("got %v", err)
+	}
+	c, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: &a {id: a}
+upstream: {url: 'https://x', token: t}
+locations:
+  "0421": &loc {timezone: Europe/Paris}
+  "0422": {<<: *loc, active: false}
+  "0423": {<<: *a}
+`), testKinds...)
+	if err == nil || err.Error() != "config.yaml:1: locations[0423].id: unknown key (the keys here are active, name, shopify, timezone, vend)" {
+		t.Fatalf("got %v", err)
+	}
+	c, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: {id: a}
+upstream: {url: 'https://x', token: t}
+locations:
+  "0421": &loc {timezone: Europe/Paris}
+  "0422": {<<: *loc, active: false}
+`), testKinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Zone("0422").String() + " " + fmt.Sprint(c.Locations["0422"].IsActive()); got != "Europe/Paris false" {
+		t.Errorf("got %s, want the merged zone and the location's own active", got)
+	}
+}
