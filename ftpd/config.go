@@ -166,8 +166,18 @@ var (
 // prefixed with its key path ("ftp.users[1].name: ..."). It does no I/O.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, e := range c.FieldErrors() {
+		errs = append(errs, fmt.Errorf("ftp.%s: %s", e.Path, e.Msg))
+	}
+	return errors.Join(errs...)
+}
+
+// FieldErrors lists every problem of a defaulted configuration, each at its
+// key path inside the `ftp:` section ("users[1].name"). It does no I/O.
+func (c *Config) FieldErrors() []record.FieldError {
+	var errs []record.FieldError
 	add := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("ftp.%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, record.Fieldf(key, format, args...))
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "%q is not host:port (use :2121 or 0.0.0.0:2121)", c.Listen)
@@ -263,7 +273,7 @@ func (c *Config) Validate() error {
 			add(key+".password_hash", "is not a bcrypt hash: set it with `storeagent ftp passwd %s`", u.Name)
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // parsePortRange reads "50000-50100", or "0" for any free port (0, 0).

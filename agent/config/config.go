@@ -8,15 +8,17 @@
 package config
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,8 +27,6 @@ import (
 
 	"github.com/tmas/storeagent/ftpd"
 	"github.com/tmas/storeagent/importers/record"
-	"github.com/tmas/storeagent/importers/shopify"
-	"github.com/tmas/storeagent/importers/vend"
 )
 
 // Config is the whole file.
@@ -37,8 +37,6 @@ type Config struct {
 	FTP       *ftpd.Config        `yaml:"ftp"`
 	Inbox     Inbox               `yaml:"inbox"`
 	CSV       CSV                 `yaml:"csv"`
-	Shopify   *shopify.Config     `yaml:"shopify"`
-	Vend      *vend.Config        `yaml:"vend"`
 	Buffer    Buffer              `yaml:"buffer"`
 	Status    Status              `yaml:"status"`
 	Log       Log                 `yaml:"log"`
@@ -49,6 +47,8 @@ type Config struct {
 	UpstreamToken record.Secret `yaml:"-"`
 	zones         map[string]*time.Location
 	agentZone     *time.Location
+	// sections are the kinds' sections present in the file, by name.
+	sections map[string]Section
 }
 
 // Agent identifies this agent and where it keeps its data.
@@ -79,13 +79,15 @@ type Upstream struct {
 	StatusInterval record.Duration `yaml:"status_interval"`
 }
 
-// Location is one store: its TMAS id is the map key.
+// Location is one store: its TMAS id is the map key. Besides its own keys it
+// holds, under each source's name, that source's id for it:
+// "0421": {timezone: America/Toronto, shopify: "gid://shopify/Location/1", vend: "1f2e3d4c"}.
 type Location struct {
 	Timezone string `yaml:"timezone"`
-	Shopify  string `yaml:"shopify"`
-	Vend     string `yaml:"vend"`
 	Active   *bool  `yaml:"active"`
 	Name     string `yaml:"name"`
+	// IDs are the sources' ids for the location, by source name.
+	IDs map[string]string `yaml:"-"`
 }
 
 // IsActive reports whether the location is served (default true).
@@ -134,9 +136,10 @@ type Log struct {
 	Keep    int         `yaml:"keep"` // rotated files kept
 }
 
-// Load reads, decodes strictly and validates a file. Its errors name the file,
-// the line and the key.
-func Load(path string) (*Config, error) {
+// Load reads, decodes strictly and validates a file. Its errors are Errors:
+// every problem at once, each naming the file, the line and the key. kinds
+// are the sections besides the built-in ones (the POS sources).
+func Load(path string, kinds ...Kind) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("config: %s does not exist: give one with --config, or run `storeagent install` to write a sample there (`storeagent demo` needs none)", path)
@@ -148,107 +151,76 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(abs, raw)
+	return Parse(abs, raw, kinds...)
 }
 
-// Parse decodes and validates configuration text read from path.
-func Parse(path string, raw []byte) (*Config, error) {
+// Parse decodes and validates configuration text read from path: decoding,
+// defaults, validation and resolving (secrets, time zones) each add their
+// problems, and all are returned together as Errors in the order of lines.
+func Parse(path string, raw []byte, kinds ...Kind) (*Config, error) {
+	file := filepath.Base(path)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %s", filepath.Base(path), cleanYAMLError(err))
+		fe := syntaxError(err, raw)
+		fe.File = file
+		return nil, Errors{fe}
 	}
-	lines := map[string]int{}
-	indexLines(&doc, "", lines)
-	c := &Config{Path: path}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %s", filepath.Base(path), cleanYAMLError(err))
-	}
-	c.Path = path
+	d := newDecoder(kinds)
+	c := &Config{}
+	d.config(&doc, c)
+	c.Path, c.sections = path, d.sections
 	c.SetDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, annotate(filepath.Base(path), err, lines)
-	}
-	return c, nil
-}
-
-func cleanYAMLError(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = strings.ReplaceAll(s, "unmarshal errors:\n  ", "")
-	s = strings.ReplaceAll(s, "\n  ", "; ")
-	s = regexp.MustCompile(`field (\w+) not found in type [\w.]+`).ReplaceAllString(s, "unknown key $1")
-	s = regexp.MustCompile(`cannot unmarshal !!\w+ `+"`"+`([^`+"`"+`]*)`+"`"+` into [\w.\[\]*]+`).ReplaceAllString(s, "$1 has the wrong type")
-	return s
-}
-
-// indexLines records the line of every key path: "shopify.shop",
-// "locations.0421.timezone", "locations[0421]", "ftp.users[1].name".
-func indexLines(n *yaml.Node, path string, out map[string]int) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			indexLines(c, path, out)
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			out[p] = k.Line
-			indexLines(v, p, out)
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s.%d", path, i)
-			out[p] = c.Line
-			indexLines(c, p, out)
-			// Elements with a name are also found by it: ftp.users[timeclock].
-			if c.Kind == yaml.MappingNode {
-				for j := 0; j+1 < len(c.Content); j += 2 {
-					if c.Content[j].Value == "name" {
-						np := path + "." + c.Content[j+1].Value
-						out[np] = c.Line
-						indexLines(c, np, out)
-					}
-				}
-			}
+	probs := d.errs
+	later := append(c.validate(), c.resolve()...)
+	for _, p := range later {
+		if !decodeFailed(d.failed, p.Path) {
+			p.Line = lineOf(d.lines, p.Path)
+			probs = append(probs, p)
 		}
 	}
+	if len(probs) == 0 {
+		return c, nil
+	}
+	for i := range probs {
+		probs[i].File = file
+	}
+	slices.SortStableFunc(probs, func(a, b FieldError) int { return cmp.Compare(lineKey(a.Line), lineKey(b.Line)) })
+	return nil, Errors(probs)
 }
 
-var keyPath = regexp.MustCompile(`^([a-z_]+(?:[.\[][^:\s]*)?): `)
+// lineKey sorts problems without a line last.
+func lineKey(l int) int {
+	if l == 0 {
+		return math.MaxInt
+	}
+	return l
+}
 
-// annotate prefixes every problem with file:line when its key path is known.
-func annotate(file string, err error, lines map[string]int) error {
-	var out []string
-	for _, msg := range strings.Split(err.Error(), "\n") {
-		line := 0
-		if m := keyPath.FindStringSubmatch(msg); m != nil {
-			// locations[0421].timezone and ftp.users[1] are indexed as
-			// locations.0421.timezone and ftp.users.1.
-			p := strings.NewReplacer("[", ".", "]", "").Replace(m[1])
-			for p != "" {
-				if l, ok := lines[p]; ok {
-					line = l
-					break
-				}
-				i := strings.LastIndexAny(p, ".[")
-				if i < 0 {
-					break
-				}
-				p = p[:i]
-			}
-		}
-		if line > 0 {
-			out = append(out, fmt.Sprintf("%s:%d: %s", file, line, msg))
-		} else {
-			out = append(out, fmt.Sprintf("%s: %s", file, msg))
+// decodeFailed reports whether path, or a key above or below it, could not
+// be decoded: its validation would only repeat that (a "required" for a
+// value that was given but malformed).
+func decodeFailed(failed []string, path string) bool {
+	under := func(p, parent string) bool {
+		return p == parent || parent == "" || strings.HasPrefix(p, parent+".") || strings.HasPrefix(p, parent+"[")
+	}
+	for _, f := range failed {
+		if under(path, f) || under(f, path) {
+			return true
 		}
 	}
-	return errors.New(strings.Join(out, "\n"))
+	return false
+}
+
+// Section is the named source section when the file has one, else nil.
+func (c *Config) Section(name string) Section { return c.sections[name] }
+
+// SetSection adds or replaces a source section (for configurations built in
+// code; Parse sets those of the file).
+func (c *Config) SetSection(name string, s Section) {
+	if c.sections == nil {
+		c.sections = map[string]Section{}
+	}
+	c.sections[name] = s
 }
 
 // SetDefaults fills what the file left out.
@@ -348,11 +320,8 @@ func (c *Config) SetDefaults() {
 		}
 		c.FTP.SetDefaults()
 	}
-	if c.Shopify != nil {
-		c.Shopify.SetDefaults()
-	}
-	if c.Vend != nil {
-		c.Vend.SetDefaults()
+	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
+		c.sections[name].SetDefaults()
 	}
 }
 
@@ -375,128 +344,173 @@ func (c *Config) abs(p string) string {
 
 var agentID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// Validate checks everything that can be checked without the network and
-// returns every problem, one per line, each prefixed with its key path.
+// Validate checks everything that can be checked without the network,
+// secrets or the time-zone database and returns every problem as Errors
+// (without lines: Parse adds them).
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Agent.ID == "" {
-		add("agent.id: required: a name for this agent, e.g. store-042")
-	} else if !agentID.MatchString(c.Agent.ID) {
-		add("agent.id: %q may only hold letters, digits and . _ : - (at most 64)", c.Agent.ID)
+	if p := c.validate(); len(p) > 0 {
+		return Errors(p)
 	}
-	agentZone := time.Local
-	if c.Agent.Timezone != "" {
-		z, err := time.LoadLocation(c.Agent.Timezone)
-		if err != nil {
-			add("agent.timezone: %q is not an IANA time zone (e.g. America/Toronto)", c.Agent.Timezone)
-		} else {
-			agentZone = z
-		}
+	return nil
+}
+
+// Resolve reads the upstream token (inline, from the environment or a file)
+// and loads the agent's and the locations' time zones. It returns every
+// problem as Errors.
+func (c *Config) Resolve() error {
+	if p := c.resolve(); len(p) > 0 {
+		return Errors(p)
+	}
+	return nil
+}
+
+func (c *Config) validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, a ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
+	if c.Agent.ID == "" {
+		add("agent.id", "required: a name for this agent, e.g. store-042")
+	} else if !agentID.MatchString(c.Agent.ID) {
+		add("agent.id", "%q may only hold letters, digits and . _ : - (at most 64)", c.Agent.ID)
 	}
 	if c.Upstream.URL == "" {
-		add("upstream.url: required: the TMAS API address")
+		add("upstream.url", "required: the TMAS API address")
 	} else if u, err := urlParse(c.Upstream.URL); err != nil {
-		add("upstream.url: %v", err)
+		add("upstream.url", "%v", err)
 	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		add("upstream.url: %q is plain HTTP: use https:// (plain HTTP is accepted on loopback only)", c.Upstream.URL)
+		add("upstream.url", "%q is plain HTTP: use https:// (plain HTTP is accepted on loopback only)", c.Upstream.URL)
 	}
-	ref := record.SecretRef{Inline: c.Upstream.Token, Env: c.Upstream.TokenEnv, File: c.Upstream.TokenFile}
+	ref := c.upstreamTokenRef()
 	if !ref.IsSet() {
-		add("upstream.token: required: give token, token_env or token_file")
-	} else if tok, err := ref.Resolve(); err != nil {
-		add("upstream.%s: %v", secretKey("token", ref), err)
-	} else {
-		c.UpstreamToken = tok
+		add("upstream.token", "required: give token, token_env or token_file")
+	} else if err := ref.Check(); err != nil {
+		add("upstream.token", "%v", err)
 	}
 	if c.Upstream.Proxy != "" {
 		if _, err := urlParse(c.Upstream.Proxy); err != nil {
-			add("upstream.proxy: %v", err)
+			add("upstream.proxy", "%v", err)
 		}
 	}
 	if c.Upstream.BatchSize < 1 || c.Upstream.BatchSize > 10000 {
-		add("upstream.batch_max_lines: %d is outside 1..10000 (the API's limit)", c.Upstream.BatchSize)
+		add("upstream.batch_max_lines", "%d is outside 1..10000 (the API's limit)", c.Upstream.BatchSize)
 	}
 	if c.Upstream.BatchMax < 1024 || c.Upstream.BatchMax > 8<<20 {
-		add("upstream.batch_max_bytes: %v is outside 1KiB..8MiB (the API's limit)", c.Upstream.BatchMax)
+		add("upstream.batch_max_bytes", "%v is outside 1KiB..8MiB (the API's limit)", c.Upstream.BatchMax)
 	}
 	if c.Upstream.StatusInterval < record.Duration(10*time.Second) {
-		add("upstream.status_interval: %v is shorter than 10s", c.Upstream.StatusInterval)
+		add("upstream.status_interval", "%v is shorter than 10s", c.Upstream.StatusInterval)
 	}
 	if c.Upstream.RetryMin > c.Upstream.RetryMax {
-		add("upstream.retry_min: %v is longer than retry_max %v", c.Upstream.RetryMin, c.Upstream.RetryMax)
+		add("upstream.retry_min", "%v is longer than retry_max %v", c.Upstream.RetryMin, c.Upstream.RetryMax)
 	}
 	if len(c.Locations) == 0 {
-		add("locations: required: at least one TMAS location, e.g. \"0421\": {timezone: America/Toronto}")
+		add("locations", "required: at least one TMAS location, e.g. \"0421\": {timezone: America/Toronto}")
 	}
-	c.agentZone = agentZone
-	c.zones = map[string]*time.Location{}
 	for _, id := range c.LocationIDs() {
 		l := c.Locations[id]
-		z := agentZone
-		if l.Timezone != "" {
-			lz, err := time.LoadLocation(l.Timezone)
-			if err != nil {
-				add("locations[%s].timezone: %q is not an IANA time zone (e.g. America/Toronto)", id, l.Timezone)
+		for _, src := range slices.Sorted(maps.Keys(l.IDs)) {
+			sid := l.IDs[src]
+			if sid == "" {
 				continue
 			}
-			z = lz
-		}
-		c.zones[id] = z
-		if l.Shopify != "" && c.Shopify == nil {
-			add("locations[%s].shopify: a Shopify location is mapped but there is no shopify section", id)
-		}
-		if l.Vend != "" && c.Vend == nil {
-			add("locations[%s].vend: a Lightspeed outlet is mapped but there is no vend section", id)
+			key := fmt.Sprintf("locations[%s].%s", id, src)
+			sec, ok := c.sections[src].(LocationMapper)
+			if !ok {
+				add(key, "an id is mapped for %s but there is no %s section", src, src)
+			} else if err := sec.CheckLocationID(sid); err != nil {
+				add(key, "%v", err)
+			}
 		}
 	}
 	switch c.CSV.DateOrder {
 	case "dmy", "mdy":
 	default:
-		add("csv.date_order: %q must be dmy (DD/MM/YYYY) or mdy (MM/DD/YYYY)", c.CSV.DateOrder)
+		add("csv.date_order", "%q must be dmy (DD/MM/YYYY) or mdy (MM/DD/YYYY)", c.CSV.DateOrder)
 	}
 	if c.Inbox.Location != "" {
 		if _, ok := c.Locations[c.Inbox.Location]; !ok {
-			add("inbox.location: %q is not one of the locations", c.Inbox.Location)
+			add("inbox.location", "%q is not one of the locations", c.Inbox.Location)
 		}
 	}
 	if c.Buffer.WhenFull != "refuse_uploads" {
-		add("buffer.when_full: %q: the only policy is refuse_uploads (accepted data is never dropped)", c.Buffer.WhenFull)
+		add("buffer.when_full", "%q: the only policy is refuse_uploads (accepted data is never dropped)", c.Buffer.WhenFull)
 	}
 	if c.Buffer.MaxSize < 1<<20 {
-		add("buffer.max_size: %v is too small (at least 1MiB)", c.Buffer.MaxSize)
+		add("buffer.max_size", "%v is too small (at least 1MiB)", c.Buffer.MaxSize)
 	}
 	if c.Log.Format != "json" && c.Log.Format != "text" {
-		add("log.format: %q must be json or text", c.Log.Format)
+		add("log.format", "%q must be json or text", c.Log.Format)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		add("log.level: %q must be debug, info, warn or error", c.Log.Level)
+		add("log.level", "%q must be debug, info, warn or error", c.Log.Level)
 	}
 	if c.FTP != nil {
 		for _, u := range c.FTP.Users {
 			if u.Location != "" {
 				if _, ok := c.Locations[u.Location]; !ok {
-					add("ftp.users[%s].location: %q is not one of the locations", u.Name, u.Location)
+					add(fmt.Sprintf("ftp.users[%s].location", u.Name), "%q is not one of the locations", u.Location)
 				}
 			}
 		}
-		if err := c.FTP.Validate(); err != nil {
-			errs = append(errs, err)
+		errs = append(errs, sectionErrors("ftp", c.FTP.FieldErrors())...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
+		errs = append(errs, sectionErrors(name, c.sections[name].FieldErrors())...)
+	}
+	return errs
+}
+
+// sectionErrors puts a section's own problems under its name.
+func sectionErrors(name string, in []record.FieldError) []FieldError {
+	out := make([]FieldError, len(in))
+	for i, e := range in {
+		out[i] = FieldError{Path: joinPath(name, e.Path), Msg: e.Msg}
+	}
+	return out
+}
+
+func (c *Config) upstreamTokenRef() record.SecretRef {
+	return record.SecretRef{Inline: c.Upstream.Token, Env: c.Upstream.TokenEnv, File: c.Upstream.TokenFile}
+}
+
+func (c *Config) resolve() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, a ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
+	c.agentZone = time.Local
+	if c.Agent.Timezone != "" {
+		if z, err := time.LoadLocation(c.Agent.Timezone); err != nil {
+			add("agent.timezone", "%q is not an IANA time zone (e.g. America/Toronto)", c.Agent.Timezone)
+		} else {
+			c.agentZone = z
 		}
 	}
-	if c.Shopify != nil {
-		if err := c.Shopify.Validate(); err != nil {
-			errs = append(errs, err)
+	if ref := c.upstreamTokenRef(); ref.IsSet() && ref.Check() == nil {
+		if tok, err := ref.Resolve(); err != nil {
+			add("upstream."+secretKey("token", ref), "%v", err)
+		} else {
+			c.UpstreamToken = tok
 		}
 	}
-	if c.Vend != nil {
-		if err := c.Vend.Validate(); err != nil {
-			errs = append(errs, err)
+	c.zones = map[string]*time.Location{}
+	for _, id := range c.LocationIDs() {
+		l := c.Locations[id]
+		z := c.agentZone
+		if l.Timezone != "" {
+			lz, err := time.LoadLocation(l.Timezone)
+			if err != nil {
+				add(fmt.Sprintf("locations[%s].timezone", id), "%q is not an IANA time zone (e.g. America/Toronto)", l.Timezone)
+				continue
+			}
+			z = lz
 		}
+		c.zones[id] = z
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // secretKey names the key a secret was given by, for error messages.
@@ -552,7 +566,7 @@ func (c *Config) Bindings(source string) []record.Binding {
 	var out []record.Binding
 	for _, id := range c.LocationIDs() {
 		l := c.Locations[id]
-		sid := map[string]string{"shopify": l.Shopify, "vend": l.Vend}[source]
+		sid := l.IDs[source]
 		if sid == "" {
 			continue
 		}

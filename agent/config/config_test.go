@@ -59,9 +59,9 @@ func TestParseErrorsNameLineAndKey(t *testing.T) {
 		want       []string
 	}{
 		{"unknown key", "agent: {id: a}\nupstream: {url: 'https://x', token: t}\nlocations: {\"1\": {}}\nbufer: {}\n",
-			[]string{"config.yaml: line 4: unknown key bufer"}},
+			[]string{"config.yaml:4: bufer: unknown key (did you mean buffer?)"}},
 		{"wrong type", "agent: {id: a}\nupstream: {url: 'https://x', token: t, batch_max_lines: lots}\nlocations: {\"1\": {}}\n",
-			[]string{"config.yaml: line 2: lots has the wrong type"}},
+			[]string{`config.yaml:2: upstream.batch_max_lines: "lots" is not a whole number`}},
 		{"many problems", `agent:
   id: "store 42"
   timezone: Mars/Olympus
@@ -82,6 +82,7 @@ buffer:
 			`config.yaml:5: upstream.url: "http://tmas.example.com" is plain HTTP: use https:// (plain HTTP is accepted on loopback only)`,
 			`config.yaml:6: upstream.token_env: environment variable TEST_UPSTREAM_TOKEN is not set`,
 			`config.yaml:9: locations[0421].timezone: "Nowhere" is not an IANA time zone (e.g. America/Toronto)`,
+			`config.yaml:10: locations[0421].vend: an id is mapped for vend but there is no vend section`,
 			`config.yaml:12: csv.date_order: "ymd" must be dmy (DD/MM/YYYY) or mdy (MM/DD/YYYY)`,
 			`config.yaml:14: buffer.when_full: "drop_oldest": the only policy is refuse_uploads (accepted data is never dropped)`,
 		}},
@@ -93,7 +94,7 @@ buffer:
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(tc.text))
+			_, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(tc.text), testKinds...)
 			if err == nil {
 				t.Fatal("got no error")
 			}

@@ -123,7 +123,7 @@ status: {listen: %q}
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return err
 	}
-	c, err := config.Load(cfgPath)
+	c, err := config.Load(cfgPath, configKinds()...)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func doctorCmd(e *env) *cobra.Command {
 		Short: "Check the configuration, permissions, disk, credentials, location mapping, headquarters and FTP, and say what to fix",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, err := config.Load(e.path())
+			c, err := config.Load(e.path(), configKinds()...)
 			if err != nil {
 				if asJSON {
 					_ = printFindings(e.stdout, []record.Finding{{Check: "configuration " + e.path(), Detail: err.Error(), Fix: "fix the configuration first"}}, true)

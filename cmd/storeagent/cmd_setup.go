@@ -36,13 +36,12 @@ func locationsCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			spec, ok := sources[args[0]]
-			if !ok {
+			if _, ok := sources[args[0]]; !ok {
 				return usageError{fmt.Errorf("unknown source %q (known: %s)", args[0], strings.Join(sortedSourceNames(), ", "))}
 			}
 			st, closeSt := e.tokenState(c.Buffer.Path)
 			defer closeSt()
-			imp, _, err := spec(c, sourceDeps{logger: e.consoleLogger(), state: st})
+			imp, _, err := buildSource(args[0], c, sourceDeps{logger: e.consoleLogger(), state: st})
 			if err != nil {
 				return usageError{err}
 			}
@@ -130,7 +129,8 @@ the agent's buffer file. Stop the agent service first (storeagent stop).`,
 			if err != nil {
 				return err
 			}
-			if c.Vend == nil || !c.Vend.UsesOAuth() {
+			vc, _ := c.Section("vend").(*vend.Config)
+			if vc == nil || !vc.UsesOAuth() {
 				return usageError{errors.New("connect vend needs a vend section with client_id and client_secret (a personal token needs no connect)")}
 			}
 			sp, _, err := spool.Open(spool.Options{Path: c.Buffer.Path, LockTimeout: time.Second})
@@ -147,7 +147,7 @@ the agent's buffer file. Stop the agent service first (storeagent stop).`,
 			if !noBrowser {
 				opts.Open = openBrowser
 			}
-			tok, err := vend.Connect(ctx, *c.Vend, opts)
+			tok, err := vend.Connect(ctx, *vc, opts)
 			if err != nil {
 				return err
 			}

@@ -73,7 +73,7 @@ func (e *env) path() string {
 
 // load reads the configuration; its problems are usage errors (exit 2).
 func (e *env) load() (*config.Config, error) {
-	c, err := config.Load(e.path())
+	c, err := config.Load(e.path(), configKinds()...)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/tmas/storeagent/agent"
@@ -17,6 +15,7 @@ import (
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/ftpd"
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/shopify"
 	"github.com/tmas/storeagent/importers/vend"
 )
 
@@ -36,32 +35,69 @@ type sourceDeps struct {
 }
 
 // stateStore is the part of the buffer a source keeps its own state in.
-type stateStore interface {
-	State(name string) ([]byte, error)
-	SetState(values map[string][]byte) error
+type stateStore = record.StateStore
+
+// sources is the one list of POS sources: the key is the name of the
+// source's configuration section (and of its key under each location).
+// Adding a source is a package under importers/ and a line here (what the
+// package provides: agent/config/README.md).
+var sources = map[string]sourceSpec{
+	"shopify": source(shopify.Build),
+	"vend":    source(vend.Build),
 }
 
-// sourceSpec builds one configured source: its importer and schedule.
-type sourceSpec func(c *config.Config, d sourceDeps) (posSource, agent.Source, error)
+// sourceSpec is one source: its configuration section and its constructor.
+type sourceSpec struct {
+	section func() config.Section
+	build   func(sec config.Section, b []record.Binding, env record.SourceEnv) (posSource, agent.Source, error)
+}
 
-// sources is the one list of POS sources: adding one is a folder under
-// importers/ and a line here. A nil result means "not configured".
-var sources = map[string]sourceSpec{
-	"shopify": shopifySource,
-	"vend": func(c *config.Config, d sourceDeps) (posSource, agent.Source, error) {
-		if c.Vend == nil {
-			return nil, agent.Source{}, nil
-		}
-		var ts vend.TokenStore
-		if c.Vend.UsesOAuth() && d.state != nil {
-			ts = vendTokens{d.state}
-		}
-		imp, err := vend.New(*c.Vend, c.Bindings("vend"), vend.Options{Logger: d.logger.With("source", "vend"), TokenStore: ts})
-		if err != nil {
-			return nil, agent.Source{}, err
-		}
-		return imp, agent.Source{Name: "vend", Importer: imp, Schedule: c.Vend.Schedule, Spread: c.Vend.Spread.D()}, nil
-	},
+// sourceConfig is what a source's configuration section provides.
+type sourceConfig interface {
+	config.LocationMapper
+	Timing() (schedule string, spread time.Duration)
+}
+
+// source makes the spec of a source package from its Build function, whose
+// first argument is its configuration section (a pointer to a struct).
+func source[C interface {
+	*T
+	sourceConfig
+}, T any, I posSource](build func(C, []record.Binding, record.SourceEnv) (I, error)) sourceSpec {
+	return sourceSpec{
+		section: func() config.Section { return C(new(T)) },
+		build: func(sec config.Section, b []record.Binding, env record.SourceEnv) (posSource, agent.Source, error) {
+			cfg := sec.(C)
+			imp, err := build(cfg, b, env)
+			if err != nil {
+				return nil, agent.Source{}, err
+			}
+			schedule, spread := cfg.Timing()
+			return imp, agent.Source{Importer: imp, Schedule: schedule, Spread: spread}, nil
+		},
+	}
+}
+
+// configKinds are the sources' sections, for config.Load.
+func configKinds() []config.Kind {
+	var out []config.Kind
+	for _, name := range sortedSourceNames() {
+		out = append(out, config.Kind{Name: name, New: sources[name].section})
+	}
+	return out
+}
+
+// buildSource builds one source; a nil importer means its section is absent.
+func buildSource(name string, c *config.Config, d sourceDeps) (posSource, agent.Source, error) {
+	spec, ok := sources[name]
+	sec := c.Section(name)
+	if !ok || sec == nil {
+		return nil, agent.Source{}, nil
+	}
+	env := record.SourceEnv{Logger: d.logger.With("source", name), State: d.state}
+	imp, src, err := spec.build(sec, c.Bindings(name), env)
+	src.Name = name
+	return imp, src, err
 }
 
 // buildSources constructs every configured source.
@@ -69,8 +105,8 @@ func buildSources(c *config.Config, d sourceDeps) (map[string]posSource, []agent
 	imps := map[string]posSource{}
 	var list []agent.Source
 	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(sources)) {
-		imp, src, err := sources[name](c, d)
+	for _, name := range sortedSourceNames() {
+		imp, src, err := buildSource(name, c, d)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
@@ -84,30 +120,15 @@ func buildSources(c *config.Config, d sourceDeps) (map[string]posSource, []agent
 	return imps, list, errors.Join(errs...)
 }
 
-// vendTokens keeps the Lightspeed token in the buffer file, so a rotated
-// refresh token is durable before it is used.
+// vendTokens keeps the Lightspeed token in the buffer file (for connect).
 type vendTokens struct{ st stateStore }
 
-const vendTokenState = "token:vend"
-
-func (v vendTokens) LoadToken(context.Context) (vend.Token, error) {
-	raw, err := v.st.State(vendTokenState)
-	if err != nil {
-		return vend.Token{}, err
-	}
-	if raw == nil {
-		return vend.Token{}, vend.ErrNoToken
-	}
-	var t vend.Token
-	return t, t.UnmarshalBinary(raw)
+func (v vendTokens) LoadToken(ctx context.Context) (vend.Token, error) {
+	return vend.StateTokens(v.st).LoadToken(ctx)
 }
 
-func (v vendTokens) SaveToken(_ context.Context, t vend.Token) error {
-	raw, err := t.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	return v.st.SetState(map[string][]byte{vendTokenState: raw})
+func (v vendTokens) SaveToken(ctx context.Context, t vend.Token) error {
+	return vend.StateTokens(v.st).SaveToken(ctx, t)
 }
 
 // lazyState lets sources be built before the agent opens the buffer.

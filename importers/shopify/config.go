@@ -123,8 +123,18 @@ func (c Config) ClientSecretRef() record.SecretRef {
 // Shopify. Every problem is reported, each prefixed by its key.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, e := range c.FieldErrors() {
+		errs = append(errs, fmt.Errorf("shopify.%s: %s", e.Path, e.Msg))
+	}
+	return errors.Join(errs...)
+}
+
+// FieldErrors lists every problem, each at its key inside the `shopify:`
+// section, without reading secrets or calling Shopify.
+func (c *Config) FieldErrors() []record.FieldError {
+	var errs []record.FieldError
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("shopify.%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, record.Fieldf(key, format, args...))
 	}
 	switch name := c.ShopName(); {
 	case c.Shop == "":
@@ -182,5 +192,25 @@ func (c *Config) Validate() error {
 	if c.BulkAfter.D() < time.Hour && !c.DisableBulk {
 		bad("bulk_after", "%s is too short (at least 1h; use disable_bulk: true to never use bulk operations)", c.BulkAfter)
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// CheckLocationID checks the id given for a TMAS location under
+// `locations:` (a number such as 1234567890, or gid://shopify/Location/1234567890).
+func (c *Config) CheckLocationID(sid string) error {
+	s := strings.TrimSpace(sid)
+	id := s[strings.LastIndexByte(s, '/')+1:]
+	if id == "" || strings.Trim(id, "0123456789") != "" || (strings.Contains(s, "/") && !strings.HasPrefix(s, "gid://shopify/Location/")) {
+		return fmt.Errorf("%q is not a Shopify location id (a number such as 1234567890, or gid://shopify/Location/1234567890; `storeagent locations shopify` lists them)", sid)
+	}
+	return nil
+}
+
+// Timing is when the agent runs the importer: the cron schedule and the
+// random per-agent offset.
+func (c *Config) Timing() (string, time.Duration) { return c.Schedule, c.Spread.D() }
+
+// Build makes the importer of a decoded, defaulted section for the agent.
+func Build(c *Config, bindings []record.Binding, env record.SourceEnv) (*Importer, error) {
+	return New(*c, bindings, Options{Logger: env.Logger})
 }

@@ -15,14 +15,15 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // ErrReconnect says the OAuth grant is gone: the refresh token was refused
 // (expired, revoked, or already used by a renewal whose result was lost).
-var ErrReconnect = errors.New("vend: the Lightspeed connection has expired or was revoked: run `storeagent connect vend` to reconnect")
+var ErrReconnect error = &credentialError{"vend: the Lightspeed connection has expired or was revoked: run `storeagent connect vend` to reconnect"}
 
 // ErrNotConnected says no OAuth token was ever stored.
-var ErrNotConnected = errors.New("vend: not connected to Lightspeed yet: run `storeagent connect vend`")
+var ErrNotConnected error = &credentialError{"vend: not connected to Lightspeed yet: run `storeagent connect vend`"}
 
 // Retry and pacing limits.
 const (
@@ -49,6 +50,10 @@ type client struct {
 	limit     int
 	remaining int
 	reset     time.Time
+	// What Lightspeed's Deprecation/Sunset headers announced (version.go).
+	deprecation string
+	sunset      string
+	noticed     time.Time
 }
 
 // auth hands out the bearer token: a personal token, or an OAuth access
@@ -67,27 +72,31 @@ type auth struct {
 	unsaved bool
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// apiError is an answer the importer explains to the operator.
+// apiError is an answer the importer explains to the operator. A 401 or
+// 403 is a refusal of the credentials (errors.Is record.ErrCredentials).
 type apiError struct {
 	Status int
 	Msg    string
 }
 
 func (e *apiError) Error() string { return e.Msg }
+
+func (e *apiError) Unwrap() error {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		return record.ErrCredentials
+	}
+	return nil
+}
+
+// credentialError is a fixed message for a connection only a person can
+// mend (errors.Is record.ErrCredentials).
+type credentialError struct{ msg string }
+
+func (e *credentialError) Error() string { return e.msg }
+func (e *credentialError) Unwrap() error { return record.ErrCredentials }
+
+// backoff is the wait after failed attempts: 1, 2, 4, 8, 16 s, at most 30 s.
+var backoff = retry.Backoff{Base: time.Second, Max: maxBackoff}
 
 // getJSON reads one API resource into out, with retries.
 func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any) error {
@@ -96,7 +105,6 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 		u += "?" + q.Encode()
 	}
 	forced := false
-	backoff := time.Second
 	var last string
 	for attempt := 1; ; attempt++ {
 		if err := c.pace(ctx); err != nil {
@@ -121,9 +129,10 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 				return ctx.Err()
 			}
 			last = "the connection failed (" + redactURL(err) + ")"
-			wait = backoff
+			wait = backoff.Delay(attempt)
 		default:
 			c.observe(resp.Header)
+			c.observeDeprecation(resp.Header)
 			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 			resp.Body.Close()
 			switch {
@@ -134,12 +143,12 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 				return nil
 			case resp.StatusCode == http.StatusOK:
 				last = "the answer was cut off (" + rerr.Error() + ")"
-				wait = backoff
+				wait = backoff.Delay(attempt)
 			case resp.StatusCode == http.StatusTooManyRequests:
 				last = "429 Too Many Requests (the rate limit is 300 requests per register + 50 per 5 minutes)"
 				wait = retryAfter(resp.Header.Get("Retry-After"), c.now())
 				if wait == 0 {
-					wait = backoff
+					wait = backoff.Delay(attempt)
 				}
 				if wait > maxRetryAfter {
 					return fmt.Errorf("vend: GET %s: Lightspeed's rate limit asks to wait %s, more than this run waits: will try again at the next run", path, wait.Round(time.Second))
@@ -147,7 +156,7 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 				c.forgetLimits() // a new window starts after the wait
 			case resp.StatusCode >= 500:
 				last = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-				wait = backoff
+				wait = backoff.Delay(attempt)
 			case resp.StatusCode == http.StatusUnauthorized && c.auth.oauth() && !forced:
 				// The access token may have been revoked early: renew once.
 				forced = true
@@ -167,7 +176,6 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 		if err := c.sleep(ctx, wait); err != nil {
 			return err
 		}
-		backoff = min(backoff*2, maxBackoff)
 	}
 }
 
@@ -183,6 +191,8 @@ func (c *client) explain(path string, status int, body []byte) error {
 		return &apiError{status, fmt.Sprintf("vend: Lightspeed refused access to %s (403): the connection lacks a permission; reconnect with `storeagent connect vend` (scopes %q) or use a personal token of an administrator", path, DefaultScope)}
 	case http.StatusNotFound:
 		return &apiError{status, fmt.Sprintf("vend: %s was not found (404): check vend.domain_prefix (and vend.base_url)", path)}
+	case http.StatusGone:
+		return c.goneError(path)
 	case http.StatusPaymentRequired:
 		return &apiError{status, "vend: Lightspeed answered 402: the store's subscription does not include API access (or has lapsed)"}
 	}
@@ -252,17 +262,18 @@ func (c *client) pace(ctx context.Context) error {
 }
 
 // retryAfter reads Retry-After as an HTTP date (what Lightspeed sends) or
-// as seconds. Zero when absent or unreadable.
+// as seconds, waiting at least 1 s once it is readable (a date just past, a
+// sub-second rest). Zero when absent or unreadable.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
+	if d := retry.After(v, now); d > 0 {
+		return max(d, time.Second)
 	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return max(time.Duration(n)*time.Second, time.Second)
+	if _, err := strconv.Atoi(v); err == nil {
+		return time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), time.Second)
+	if _, err := http.ParseTime(v); err == nil {
+		return time.Second
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package vend
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -27,9 +28,11 @@ const (
 	DefaultPageSize     = 200
 	MaxPageSize         = 10000
 	DefaultAuthURL      = "https://secure.retail.lightspeed.app"
-	// DefaultScope is what the importer reads. Lightspeed documents no scope
-	// for shifts; if one becomes required, add it with `scope:`.
-	DefaultScope = "sales:read outlets:read registers:read users:read"
+	// DefaultScope is what the importer reads: sales, outlets, users (to
+	// place shifts) and products (the lines' SKUs). registers:read is not
+	// asked: the register id comes with each sale. Lightspeed documents no
+	// scope for shifts; if one becomes required, add it with `scope:`.
+	DefaultScope = "sales:read outlets:read users:read products:read"
 )
 
 // Config is the `vend:` section of the agent's configuration.
@@ -133,8 +136,18 @@ var (
 // joined, each prefixed by its key path.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, e := range c.FieldErrors() {
+		errs = append(errs, fmt.Errorf("vend.%s: %s", e.Path, e.Msg))
+	}
+	return errors.Join(errs...)
+}
+
+// FieldErrors lists every problem, each at its key inside the `vend:`
+// section, without any network call or reading a secret.
+func (c *Config) FieldErrors() []record.FieldError {
+	var errs []record.FieldError
 	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("vend.%s: %s", key, fmt.Sprintf(format, a...)))
+		errs = append(errs, record.Fieldf(key, format, a...))
 	}
 	switch {
 	case c.DomainPrefix == "":
@@ -166,7 +179,8 @@ func (c *Config) Validate() error {
 			bad("redirect_url", "%v", err)
 		}
 	}
-	for key, v := range map[string]string{"base_url": c.BaseURL, "auth_url": c.AuthURL} {
+	for _, kv := range [][2]string{{"base_url", c.BaseURL}, {"auth_url", c.AuthURL}} {
+		key, v := kv[0], kv[1]
 		if v == "" {
 			continue
 		}
@@ -192,7 +206,7 @@ func (c *Config) Validate() error {
 	if c.BackfillDays < 0 || c.BackfillDays > 3650 {
 		bad("backfill_days", "%d is out of range (1 to 3650)", c.BackfillDays)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 func checkLoopback(raw string) error {
@@ -209,4 +223,58 @@ func checkLoopback(raw string) error {
 		return fmt.Errorf("%q must be a loopback address (127.0.0.1 or localhost): the sign-in comes back to this machine", raw)
 	}
 	return nil
+}
+
+var outletIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// CheckLocationID checks the outlet id given for a TMAS location under
+// `locations:`: the outlet's id, or its last characters (8 are usually enough).
+func (c *Config) CheckLocationID(id string) error {
+	if !outletIDRE.MatchString(strings.TrimSpace(id)) {
+		return fmt.Errorf("%q is not a Lightspeed outlet id (letters, digits and dashes, such as 1f2e3d4c or the whole id; `storeagent locations vend` lists them)", id)
+	}
+	return nil
+}
+
+// Timing is when the agent runs the importer: the cron schedule and the
+// random per-agent offset.
+func (c *Config) Timing() (string, time.Duration) { return c.Schedule, c.Spread.D() }
+
+// Build makes the importer of a decoded, defaulted section for the agent:
+// with an OAuth application its token is kept in env.State.
+func Build(c *Config, bindings []record.Binding, env record.SourceEnv) (*Importer, error) {
+	opts := Options{Logger: env.Logger}
+	if c.UsesOAuth() && env.State != nil {
+		opts.TokenStore = StateTokens(env.State)
+	}
+	return New(*c, bindings, opts)
+}
+
+// TokenState is the name of the state the OAuth token is kept under.
+const TokenState = "token:vend"
+
+// StateTokens keeps the token in the agent's state (its buffer file), so a
+// rotated refresh token is durable before it is used.
+func StateTokens(st record.StateStore) TokenStore { return stateTokens{st} }
+
+type stateTokens struct{ st record.StateStore }
+
+func (v stateTokens) LoadToken(context.Context) (Token, error) {
+	raw, err := v.st.State(TokenState)
+	if err != nil {
+		return Token{}, err
+	}
+	if raw == nil {
+		return Token{}, ErrNoToken
+	}
+	var t Token
+	return t, t.UnmarshalBinary(raw)
+}
+
+func (v stateTokens) SaveToken(_ context.Context, t Token) error {
+	raw, err := t.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return v.st.SetState(map[string][]byte{TokenState: raw})
 }

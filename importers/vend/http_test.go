@@ -2,6 +2,7 @@ package vend_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -173,5 +174,43 @@ func TestShiftsUnavailable(t *testing.T) {
 	want := "staff shifts could not be read (vend: /api/2.0/shifts was not found (404): check vend.domain_prefix (and vend.base_url)): staff hours are not imported; set vend.staff: false if the store does not use the timeclock"
 	if diff := cmp.Diff([]string{want, want}, notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+// TestCredentialsRefused: a 401 or 403 from Lightspeed, and a connection
+// that must be made again, are credential errors (errors.Is
+// record.ErrCredentials), so the agent turns the source red at once; a 404
+// is not.
+func TestCredentialsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		token  string
+		want   string
+		cred   bool
+	}{
+		{"401", 0, "wrong", "vend: the Lightspeed token was rejected (401): the personal token may have been deleted or expired; create a new one in Lightspeed (Setup > Personal tokens) and update vend.token", true},
+		{"403", 403, "pt", `vend: Lightspeed refused access to /api/2.0/outlets (403): the connection lacks a permission; reconnect with ` + "`storeagent connect vend`" + ` (scopes "sales:read outlets:read users:read products:read") or use a personal token of an administrator`, true},
+		{"404", 404, "pt", "vend: /api/2.0/outlets was not found (404): check vend.domain_prefix (and vend.base_url)", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := vendtest.NewServer(t, vendtest.WithPersonalToken("pt"))
+			if tc.status != 0 {
+				s.FailNext(1, "/api/2.0/outlets", tc.status)
+			}
+			imp, err := vend.New(vend.Config{DomainPrefix: "acme", Token: tc.token, BaseURL: s.URL}, nil, vend.Options{Now: s.Now, Sleep: s.Sleep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = imp.Fetch(t.Context(), nil)
+			if err == nil || err.Error() != tc.want || errors.Is(err, record.ErrCredentials) != tc.cred {
+				t.Errorf("got %v (credentials: %v), want %s (credentials: %v)", err, errors.Is(err, record.ErrCredentials), tc.want, tc.cred)
+			}
+		})
+	}
+	for _, err := range []error{vend.ErrReconnect, vend.ErrNotConnected} {
+		if !errors.Is(err, record.ErrCredentials) {
+			t.Errorf("%v is not a credentials error", err)
+		}
 	}
 }

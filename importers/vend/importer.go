@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Options are the importer's collaborators.
@@ -42,6 +43,10 @@ type Importer struct {
 	byOutlet map[string]record.Binding // outlet id -> binding
 	users    map[string]apiUser
 	usersAt  time.Time
+	// products caches SKUs and names by product id (product.go).
+	products        map[string]product
+	productsAfter   int64
+	productsRefused bool
 }
 
 // Cursor phases.
@@ -67,8 +72,12 @@ type cursor struct {
 	Since    *time.Time `json:"since,omitempty"`
 	Until    *time.Time `json:"until,omitempty"`
 	Backfill bool       `json:"backfill,omitempty"`
-	// Seen keeps, per user, where and when they recently made sales, to
-	// place their shifts (shifts carry no outlet).
+	// Sales keeps, per user and outlet, when they made sales in the last
+	// spanKeep, to place their shifts (shifts carry no outlet).
+	Sales map[string]map[string]times `json:"sales_seen,omitempty"`
+	// Seen is the older summary, spans of sales; written by earlier
+	// versions, only read (a span counts when it lies wholly inside a
+	// shift's window) until it ages out.
 	Seen map[string][]span `json:"seen,omitempty"`
 }
 
@@ -100,7 +109,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = retry.Sleep
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = defaultMaxAttempts
@@ -205,6 +214,9 @@ func (i *Importer) Fetch(ctx context.Context, raw []byte) (record.Page, error) {
 	if err != nil {
 		return record.Page{}, fmt.Errorf("vend: encode cursor: %w", err)
 	}
+	if n := i.c.deprecationNote(i.now()); n != "" {
+		page.Notes = append(page.Notes, n)
+	}
 	return page, nil
 }
 
@@ -295,6 +307,13 @@ func (i *Importer) salesPage(ctx context.Context, cur *cursor) (record.Page, err
 		return i.endRun(cur), nil
 	}
 	var page record.Page
+	note, err := i.ensureProducts(ctx, p.Data)
+	if err != nil {
+		return record.Page{}, err
+	}
+	if note != "" {
+		page.Notes = append(page.Notes, note)
+	}
 	skipped := newSkips()
 	refreshed := false
 	next := cur.SalesAfter
@@ -380,7 +399,7 @@ func shiftsUnavailable(err error) (string, bool) {
 func (i *Importer) endRun(cur *cursor) record.Page {
 	if cur.Backfill {
 		cur.Phase = phaseDone
-		cur.Seen = nil
+		cur.Seen, cur.Sales = nil, nil
 	} else {
 		cur.Phase = phaseSales
 	}
@@ -551,6 +570,10 @@ func (i *Importer) Locations(ctx context.Context) ([]record.Location, error) {
 func (i *Importer) Check(ctx context.Context) []record.Finding {
 	var fs []record.Finding
 	list, err := i.listOutlets(ctx)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusGone {
+		return append(fs, record.Finding{Check: "vend API version", OK: false, Detail: err.Error(), Fix: "upgrade storeagent"})
+	}
 	if err != nil {
 		fix := "check vend.domain_prefix and the token"
 		if errors.Is(err, ErrReconnect) || errors.Is(err, ErrNotConnected) || strings.Contains(err.Error(), "(401)") {
@@ -601,6 +624,9 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		} else {
 			fs = append(fs, record.Finding{Check: "vend staff shifts", OK: true})
 		}
+	}
+	if d := i.c.deprecated(); d != "" {
+		fs = append(fs, record.Finding{Check: "vend API version", OK: false, Detail: d, Fix: "upgrade storeagent to a version that speaks a dated Lightspeed API"})
 	}
 	if d := i.cfg.DefaultLocation; d != "" {
 		found := false

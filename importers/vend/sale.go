@@ -1,7 +1,10 @@
 package vend
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -83,7 +86,7 @@ var hundred = decimal.NewFromInt(100)
 // discount, and `discount` the unit discount; total_price (2 places) is the
 // sum of price × quantity. Payloads where price is before the discount are
 // recognised by comparing both readings with total_price.
-func saleAmounts(s apiSale) amounts {
+func saleAmounts(s apiSale, productOf func(id string) product) amounts {
 	var a amounts
 	after, before := decimal.Zero, decimal.Zero
 	type lineSums struct{ after, before decimal.Decimal }
@@ -124,11 +127,12 @@ func saleAmounts(s apiSale) amounts {
 		}
 		qty := q.Round(0).IntPart()
 		a.items += qty
-		sku := l.SKU
-		if sku == "" {
-			sku = l.ProductID
+		line := record.Line{SKU: l.SKU, Qty: qty, Net: record.M(net.Round(2))}
+		if line.SKU == "" && productOf != nil {
+			p := productOf(l.ProductID)
+			line.SKU, line.Title = p.sku, p.name
 		}
-		a.lines = append(a.lines, record.Line{SKU: sku, Qty: qty, Net: record.M(net.Round(2))})
+		a.lines = append(a.lines, line)
 	}
 	a.net = a.net.Round(2)
 	a.discounts = a.discounts.Round(2)
@@ -188,7 +192,7 @@ func (i *Importer) saleRecord(s apiSale, cur *cursor, skipped *skips) (*record.R
 	case voidSale:
 		t.Kind = record.KindVoid
 	default:
-		a := saleAmounts(s)
+		a := saleAmounts(s, i.productOf)
 		t.Kind = record.KindSale
 		if set(s.ReturnFor) || s.IsReturn || a.negative || a.net.IsNegative() {
 			t.Kind = record.KindReturn
@@ -260,46 +264,141 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// remember notes that a user made a sale at an outlet at t, merging sales
-// less than spanGap apart, and forgets spans older than spanKeep before the
-// newest.
+// remember notes that a user made a sale at an outlet at t. A sale seen
+// again in the feed (an edit, a return made on it) has the same time and is
+// kept once. Sales older than spanKeep before the user's newest are
+// forgotten, and at most maxSeen are kept per user.
 func (c *cursor) remember(user, outlet string, t time.Time) {
-	if c.Seen == nil {
-		c.Seen = map[string][]span{}
+	if c.Sales == nil {
+		c.Sales = map[string]map[string]times{}
 	}
-	u := t.Unix()
-	spans := c.Seen[user]
-	merged := false
-	for k := range spans {
-		sp := &spans[k]
-		if sp.O == outlet && u >= sp.F-int64(spanGap/time.Second) && u <= sp.T+int64(spanGap/time.Second) {
-			sp.F, sp.T, sp.N = min(sp.F, u), max(sp.T, u), sp.N+1
-			merged = true
-			break
+	byOutlet := c.Sales[user]
+	if byOutlet == nil {
+		byOutlet = map[string]times{}
+		c.Sales[user] = byOutlet
+	}
+	byOutlet[outlet] = byOutlet[outlet].insert(t.Unix())
+	newest, total := int64(0), 0
+	for _, ts := range byOutlet {
+		newest = max(newest, ts[len(ts)-1])
+	}
+	cut := newest - int64(spanKeep/time.Second)
+	for o, ts := range byOutlet {
+		ts = ts.from(cut)
+		if len(ts) == 0 {
+			delete(byOutlet, o)
+			continue
+		}
+		byOutlet[o] = ts
+		total += len(ts)
+	}
+	for total > maxSeen { // drop the oldest sale of all outlets
+		oldest, at := "", int64(math.MaxInt64)
+		for o, ts := range byOutlet {
+			if ts[0] < at {
+				oldest, at = o, ts[0]
+			}
+		}
+		byOutlet[oldest] = byOutlet[oldest][1:]
+		if len(byOutlet[oldest]) == 0 {
+			delete(byOutlet, oldest)
+		}
+		total--
+	}
+	// The older span summary ages out the same way.
+	if spans, ok := c.Seen[user]; ok {
+		kept := spans[:0]
+		for _, sp := range spans {
+			if sp.T >= cut {
+				kept = append(kept, sp)
+			}
+		}
+		if len(kept) == 0 {
+			delete(c.Seen, user)
+		} else {
+			c.Seen[user] = kept
 		}
 	}
-	if !merged {
-		spans = append(spans, span{O: outlet, F: u, T: u, N: 1})
-	}
-	newest := int64(0)
-	for _, sp := range spans {
-		newest = max(newest, sp.T)
-	}
-	kept := spans[:0]
-	for _, sp := range spans {
-		if sp.T >= newest-int64(spanKeep/time.Second) {
-			kept = append(kept, sp)
+}
+
+// salesWithin counts, per outlet, a user's sales in [from, to] (unix
+// seconds).
+func (c *cursor) salesWithin(user string, from, to int64) map[string]int {
+	out := map[string]int{}
+	for o, ts := range c.Sales[user] {
+		if n := ts.within(from, to); n > 0 {
+			out[o] = n
 		}
 	}
-	if len(kept) > maxSpans {
-		sort.Slice(kept, func(a, b int) bool { return kept[a].T > kept[b].T })
-		kept = kept[:maxSpans]
+	for _, sp := range c.Seen[user] { // older cursors: whole spans inside the window
+		if sp.F >= from && sp.T <= to {
+			out[sp.O] += sp.N
+		}
 	}
-	c.Seen[user] = kept
+	return out
+}
+
+// times are distinct unix seconds in ascending order. In JSON the first is
+// written whole and each next as its distance from the one before, which
+// keeps a busy cashier's three weeks of sales small in the cursor.
+type times []int64
+
+func (ts times) insert(u int64) times {
+	k, found := slices.BinarySearch(ts, u)
+	if found {
+		return ts
+	}
+	return slices.Insert(ts, k, u)
+}
+
+// from drops the times before cut.
+func (ts times) from(cut int64) times {
+	k, _ := slices.BinarySearch(ts, cut)
+	return ts[k:]
+}
+
+// within counts the times in [from, to].
+func (ts times) within(from, to int64) int {
+	lo, _ := slices.BinarySearch(ts, from)
+	hi, found := slices.BinarySearch(ts, to)
+	if found {
+		hi++
+	}
+	return max(hi-lo, 0)
+}
+
+func (ts times) MarshalJSON() ([]byte, error) {
+	d := make([]int64, len(ts))
+	for k, u := range ts {
+		if k == 0 {
+			d[k] = u
+		} else {
+			d[k] = u - ts[k-1]
+		}
+	}
+	return json.Marshal(d)
+}
+
+func (ts *times) UnmarshalJSON(b []byte) error {
+	var d []int64
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	out := make(times, len(d))
+	for k, v := range d {
+		if k > 0 {
+			v += out[k-1]
+			if v <= out[k-1] {
+				return fmt.Errorf("sale times are not ascending")
+			}
+		}
+		out[k] = v
+	}
+	*ts = out
+	return nil
 }
 
 const (
-	spanGap  = 4 * time.Hour
 	spanKeep = 21 * 24 * time.Hour
-	maxSpans = 64
+	maxSeen  = 5000 // sales remembered per user (a busy till's three weeks)
 )

@@ -113,14 +113,12 @@ func (i *Importer) shiftLocation(s apiShift, u apiUser, known bool, in time.Time
 	if out != nil {
 		end = *out
 	}
+	// Only the sales inside the window count, each once.
 	from, to := in.Add(-shiftSlack).Unix(), end.Add(shiftSlack).Unix()
-	count := map[string]int{}
-	for _, sp := range cur.Seen[s.UserID] {
-		if sp.T < from || sp.F > to {
-			continue
-		}
-		if _, ok := i.binding(sp.O); ok {
-			count[sp.O] += sp.N
+	count := cur.salesWithin(s.UserID, from, to)
+	for o := range count {
+		if _, ok := i.binding(o); !ok {
+			delete(count, o)
 		}
 	}
 	if len(count) > 0 {

@@ -1,6 +1,7 @@
 package vend
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -183,7 +184,7 @@ func TestSaleAmounts(t *testing.T) {
 		{"voided line left out", apiSale{TotalPrice: total("5.00"), LineItems: []apiLine{{Quantity: m("1"), Price: m("5")}, {Quantity: m("1"), Price: m("7"), Status: "VOIDED"}}}, "5.00", 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := saleAmounts(tc.s)
+			a := saleAmounts(tc.s, nil)
 			if got := record.M(a.net).String(); got != tc.net || a.items != tc.items || a.note != tc.note {
 				t.Errorf("got %s, %d, %q; want %s, %d, %q", got, a.items, a.note, tc.net, tc.items, tc.note)
 			}
@@ -238,5 +239,44 @@ func TestFeedResume(t *testing.T) {
 		if next, ok := p.resume(tc.after, tc.highest); next != tc.next || ok != tc.ok {
 			t.Errorf("after %d, highest %d, max %v: got %d %v, want %d %v", tc.after, tc.highest, tc.max, next, ok, tc.next, tc.ok)
 		}
+	}
+}
+
+// TestSalesSeen: each sale is remembered once by its time, sales older than
+// three weeks before the newest are forgotten, the cursor keeps them as
+// differences, and a shift's window counts only what lies inside it, with
+// an older cursor's spans counted only when wholly inside.
+func TestSalesSeen(t *testing.T) {
+	var c cursor
+	base := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{0, time.Hour, time.Hour, 2 * time.Hour} {
+		c.remember("u", "A", base.Add(d))
+	}
+	c.remember("u", "B", base.Add(90*time.Minute))
+	c.Seen = map[string][]span{"u": {{O: "C", F: base.Unix(), T: base.Add(2 * time.Hour).Unix(), N: 9}, {O: "D", F: base.Add(-30 * 24 * time.Hour).Unix(), T: base.Add(-30 * 24 * time.Hour).Unix(), N: 1}}}
+	raw, err := json.Marshal(c.Sales)
+	if err != nil || string(raw) != `{"u":{"A":[1772355600,3600,3600],"B":[1772361000]}}` {
+		t.Errorf("got %s, %v", raw, err)
+	}
+	var back map[string]map[string]times
+	if err := json.Unmarshal(raw, &back); err != nil || !cmp.Equal(back, c.Sales) {
+		t.Errorf("read back %v, %v; want %v", back, err, c.Sales)
+	}
+	from, to := base.Add(30*time.Minute).Unix(), base.Add(3*time.Hour).Unix()
+	if diff := cmp.Diff(map[string]int{"A": 2, "B": 1}, c.salesWithin("u", from, to)); diff != "" {
+		t.Errorf("within (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"A": 3, "B": 1, "C": 9}, c.salesWithin("u", base.Add(-time.Hour).Unix(), to)); diff != "" {
+		t.Errorf("within, with a whole older span (-want +got):\n%s", diff)
+	}
+	c.remember("u", "B", base.Add(22*24*time.Hour))
+	if diff := cmp.Diff(map[string]map[string]times{"u": {"B": {base.Add(22 * 24 * time.Hour).Unix()}}}, c.Sales); diff != "" {
+		t.Errorf("after three weeks (-want +got):\n%s", diff)
+	}
+	if len(c.Seen) != 0 {
+		t.Errorf("older spans kept: %v", c.Seen)
+	}
+	if err := json.Unmarshal([]byte(`[5,0]`), new(times)); err == nil {
+		t.Error("a cursor with repeated times was read")
 	}
 }

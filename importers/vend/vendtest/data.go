@@ -32,6 +32,14 @@ type User struct {
 	RestrictedOutletIDs []string
 }
 
+// Product is an item of the catalogue: what a sale line's product_id
+// names. 2.0 sale lines carry no SKU; the importer reads it from here.
+type Product struct {
+	ID   string // generated when empty
+	SKU  string
+	Name string
+}
+
 // Line is one line of a sale. Amounts are decimal strings, excluding tax.
 type Line struct {
 	ProductID string
@@ -114,6 +122,19 @@ func (o *outletRow) render(*Server) any {
 		m["currency"], m["currency_symbol"] = o.Currency, "$"
 	}
 	return m
+}
+
+type productRow struct {
+	meta
+	Product
+}
+
+func (p *productRow) render(*Server) any {
+	return map[string]any{
+		"id": p.ID, "source_id": nil, "name": p.Name, "variant_name": p.Name, "sku": p.SKU,
+		"active": true, "is_active": true, "has_variants": false, "deleted_at": tsPtr(p.deletedAt),
+		"created_at": ts(p.created), "updated_at": ts(p.updated), "version": p.version,
+	}
 }
 
 type registerRow struct {
@@ -287,6 +308,31 @@ func (s *Server) AddOutlet(o Outlet) string {
 	s.touch(&r.meta)
 	s.outlets[o.ID] = r
 	return o.ID
+}
+
+// AddProduct adds a product and returns its id.
+func (s *Server) AddProduct(p Product) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.ID == "" {
+		p.ID = s.newID()
+	}
+	r := &productRow{Product: p}
+	s.touch(&r.meta)
+	s.products[p.ID] = r
+	return p.ID
+}
+
+// EditProduct changes a product (a new version).
+func (s *Server) EditProduct(id string, edit func(*Product)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.products[id]
+	if !ok {
+		panic("vendtest: no product " + id)
+	}
+	edit(&r.Product)
+	s.touch(&r.meta)
 }
 
 // DeleteOutlet marks an outlet deleted.

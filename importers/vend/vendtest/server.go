@@ -54,6 +54,7 @@ type Server struct {
 	users     map[string]*userRow
 	sales     map[string]*saleRow
 	shifts    map[string]*shiftRow
+	products  map[string]*productRow
 	seq       int
 
 	budget      int
@@ -62,8 +63,12 @@ type Server struct {
 
 	maxPage    int
 	shortPages bool
-	faults     []fault
-	requests   []string
+	// deprecation and sunset are sent on every API answer when set; retired
+	// answers 410 Gone.
+	deprecation, sunset string
+	retired             bool
+	faults              []fault
+	requests            []string
 }
 
 type authCode struct {
@@ -110,6 +115,7 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		users:     map[string]*userRow{},
 		sales:     map[string]*saleRow{},
 		shifts:    map[string]*shiftRow{},
+		products:  map[string]*productRow{},
 		maxPage:   MaxPageSize,
 	}
 	for _, o := range opts {
@@ -123,6 +129,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /api/2.0/users", s.api(func() []row { return rows(s.users) }))
 	mux.HandleFunc("GET /api/2.0/sales", s.api(func() []row { return rows(s.sales) }))
 	mux.HandleFunc("GET /api/2.0/shifts", s.api(func() []row { return rows(s.shifts) }))
+	mux.HandleFunc("GET /api/2.0/products", s.api(func() []row { return rows(s.products) }))
+	mux.HandleFunc("GET /api/2.0/products/{id}", s.one(func(id string) (row, bool) {
+		p, ok := s.products[id]
+		return p, ok
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.log(r)
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Not Found", "message": "no such endpoint"})
@@ -208,6 +219,22 @@ func (s *Server) SetShortPages(on bool) {
 	s.shortPages = on
 }
 
+// Deprecate makes every API answer carry a Deprecation header (RFC 9745,
+// e.g. "@1767225600") and, when sunset is not empty, a Sunset header (an
+// HTTP date), as Lightspeed announces a version's retirement.
+func (s *Server) Deprecate(deprecation, sunset string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deprecation, s.sunset = deprecation, sunset
+}
+
+// Retire makes every API request answer 410 Gone: the version is withdrawn.
+func (s *Server) Retire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired = true
+}
+
 // FailNext makes the next n API requests whose path starts with path ("" for
 // any) answer status; status 0 drops the connection without an answer.
 func (s *Server) FailNext(n int, path string, status int) {
@@ -274,6 +301,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // returns false when it has answered.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
+	if s.deprecation != "" {
+		w.Header().Set("Deprecation", s.deprecation)
+	}
+	if s.sunset != "" {
+		w.Header().Set("Sunset", s.sunset)
+	}
+	if s.retired {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusGone, map[string]string{"error": "Gone", "message": "This API version is no longer available"})
+		return false
+	}
 	for k, f := range s.faults {
 		if strings.HasPrefix(r.URL.Path, f.path) {
 			s.faults = append(s.faults[:k], s.faults[k+1:]...)
@@ -380,6 +418,24 @@ func (s *Server) api(all func() []row) http.HandlerFunc {
 			body["version"] = map[string]any{"min": nil, "max": nil}
 		}
 		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+// one serves a single record by id: {"data": {…}}, or 404.
+func (s *Server) one(find func(id string) (row, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.log(r)
+		if !s.admit(w, r) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		x, ok := find(r.PathValue("id"))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Not Found", "message": "Entity not found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data": x.render(s)})
 	}
 }
 
@@ -527,6 +583,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		"expires_in":    int64(s.accessTTL / time.Second),
 		"refresh_token": g.RefreshToken,
 		"domain_prefix": s.prefix,
-		"scope":         "sales:read outlets:read registers:read users:read",
+		"scope":         "sales:read outlets:read users:read products:read",
 	})
 }

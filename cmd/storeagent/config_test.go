@@ -1,0 +1,70 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tmas/storeagent/agent/config"
+	"github.com/tmas/storeagent/importers/shopify"
+	"github.com/tmas/storeagent/importers/vend"
+)
+
+// TestSourceSections: the sources' sections and location ids load in the
+// format users have (top-level shopify:/vend:, ids under each location), and
+// each source validates its own section and ids, reported at their lines.
+func TestSourceSections(t *testing.T) {
+	const head = "agent: {id: a}\nupstream: {url: 'https://x', token: t}\n"
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	c, err := config.Parse(path, []byte(head+`locations:
+  "0421": {timezone: America/Toronto, shopify: "gid://shopify/Location/1234567890", vend: "1f2e3d4c", active: true}
+  "0422": {shopify: 55}
+shopify: {shop: acme, token_env: SHOPIFY_TOKEN, schedule: "2 * * * *", spread: 10m, backfill_days: 7, lookback: 48h}
+vend:    {domain_prefix: acme, client_id: cid, client_secret_env: VEND_SECRET, schedule: "2 * * * *", staff: true}
+`), configKinds()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := c.Section("shopify").(*shopify.Config); !ok || s.ShopName() != "acme" || s.PageSize != shopify.DefaultPageSize {
+		t.Errorf("got shopify section %#v", c.Section("shopify"))
+	}
+	if v, ok := c.Section("vend").(*vend.Config); !ok || !v.UsesOAuth() || v.PageSize != vend.DefaultPageSize {
+		t.Errorf("got vend section %#v", c.Section("vend"))
+	}
+	var got []string
+	for _, name := range sortedSourceNames() {
+		for _, b := range c.Bindings(name) {
+			got = append(got, name+" "+b.LocationID+" "+b.SourceID)
+		}
+	}
+	if diff := cmp.Diff([]string{"shopify 0421 gid://shopify/Location/1234567890", "shopify 0422 55", "vend 0421 1f2e3d4c"}, got); diff != "" {
+		t.Errorf("bindings (-want +got):\n%s", diff)
+	}
+
+	_, err = config.Parse(path, []byte(head+`locations:
+  "0421": {shopify: "gid://shopify/Order/12", vend: "Queen St"}
+shopify:
+  shop: acme.com
+  token: shpat_x
+  page_size: 500
+vend:
+  domain_prefix: acme
+  token: x
+  shedule: "2 * * * *"
+`), configKinds()...)
+	want := []string{
+		`config.yaml:4: locations[0421].shopify: "gid://shopify/Order/12" is not a Shopify location id (a number such as 1234567890, or gid://shopify/Location/1234567890; ` + "`storeagent locations shopify`" + ` lists them)`,
+		`config.yaml:4: locations[0421].vend: "Queen St" is not a Lightspeed outlet id (letters, digits and dashes, such as 1f2e3d4c or the whole id; ` + "`storeagent locations vend`" + ` lists them)`,
+		`config.yaml:6: shopify.shop: "acme.com" is not a myshopify name: give the name before .myshopify.com (Shopify admin > Settings > Domains shows it), not the store's own domain`,
+		`config.yaml:8: shopify.page_size: 500 is out of range (1 to 250)`,
+		`config.yaml:12: vend.shedule: unknown key (did you mean schedule?)`,
+	}
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
