@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -99,4 +101,10 @@ func BenchmarkBackfill60Days(b *testing.B) {
 	}
 }
 
-var benchOrders = 50000
+// benchOrders is 50,000 unless STOREAGENT_BENCH_ORDERS says otherwise.
+var benchOrders = func() int {
+	if n, err := strconv.Atoi(os.Getenv("STOREAGENT_BENCH_ORDERS")); err == nil && n > 0 {
+		return n
+	}
+	return 50000
+}()

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 const (
@@ -153,11 +153,8 @@ func (c *client) endpoint() string {
 	return c.base + "/admin/api/" + c.version + "/graphql.json"
 }
 
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 5)
-	d = min(d, 30*time.Second)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
+// backoff is the wait after failed attempts: 1 s doubling to 30 s, ±20 %.
+var backoff = retry.Backoff{Base: time.Second, Max: 30 * time.Second, Jitter: 0.2}
 
 // pace waits until the bucket, as projected from the last answer, holds the
 // points a query is expected to reserve.
@@ -225,7 +222,7 @@ func (c *client) do(ctx context.Context, r request, out any) (*costInfo, error) 
 			return fmt.Errorf("shopify: cannot reach %s (%d attempts): %s", c.base, transient, why)
 		}
 		c.log.Info("shopify: transient failure, retrying", "what", r.what, "why", why, "attempt", transient)
-		return c.sleep(ctx, backoff(transient))
+		return c.sleep(ctx, backoff.Delay(transient))
 	}
 	for {
 		if err := c.pace(ctx, r.cost); err != nil {
@@ -285,7 +282,7 @@ func (c *client) do(ctx context.Context, r request, out any) (*costInfo, error) 
 					c.log.Info("shopify: throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
 					continue // pace waits the deficit out
 				}
-				wait := backoff(min(throttled, 4))
+				wait := backoff.Delay(min(throttled, 4))
 				if s, err := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); err == nil && s > 0 {
 					wait = time.Duration(s * float64(time.Second))
 				}
@@ -479,7 +476,7 @@ func (c *client) accessToken(ctx context.Context) (record.Secret, error) {
 				}
 				return record.Secret{}, fmt.Errorf("shopify: cannot obtain an access token from %s (%d attempts): %s", c.base, attempt, why)
 			}
-			if err := c.sleep(ctx, backoff(attempt)); err != nil {
+			if err := c.sleep(ctx, backoff.Delay(attempt)); err != nil {
 				return record.Secret{}, err
 			}
 		default:
@@ -531,7 +528,7 @@ func (c *client) download(ctx context.Context, u string, offset int64) (io.ReadC
 			}
 			return nil, fmt.Errorf("shopify: cannot download the bulk result (%d attempts): %s", attempt, why)
 		}
-		if err := c.sleep(ctx, backoff(attempt)); err != nil {
+		if err := c.sleep(ctx, backoff.Delay(attempt)); err != nil {
 			return nil, err
 		}
 	}

@@ -124,19 +124,24 @@ func TestErrorsExplainTheCause(t *testing.T) {
 		want    string
 		wantIs  error
 		wantFix string
+		// credentials: errors.Is(err, record.ErrCredentials), so the agent
+		// turns the source red at once (401, 403, refused client, scopes).
+		credentials bool
 	}{
 		{
-			name:   "token revoked",
-			setup:  func(r *rig) { r.srv.Uninstall() },
-			want:   "shopify: the access token was rejected: the custom app may have been uninstalled or its creator removed from the shop (HTTP 401)",
-			wantIs: ErrUnauthorized,
+			name:        "token revoked",
+			setup:       func(r *rig) { r.srv.Uninstall() },
+			want:        "shopify: the access token was rejected: the custom app may have been uninstalled or its creator removed from the shop (HTTP 401)",
+			wantIs:      ErrUnauthorized,
+			credentials: true,
 		},
 		{
-			name:   "client credentials refused after uninstall",
-			setup:  func(r *rig) { r.srv.AddClient("cid", "csecret-value"); r.srv.Uninstall() },
-			cfg:    Config{ClientID: "cid", ClientSecret: "csecret-value"},
-			want:   "shopify: the client id and secret were refused (HTTP 400 invalid_client): the app may have been uninstalled from the shop or deleted, or its secret rotated in the Dev Dashboard",
-			wantIs: ErrUnauthorized,
+			name:        "client credentials refused after uninstall",
+			setup:       func(r *rig) { r.srv.AddClient("cid", "csecret-value"); r.srv.Uninstall() },
+			cfg:         Config{ClientID: "cid", ClientSecret: "csecret-value"},
+			want:        "shopify: the client id and secret were refused (HTTP 400 invalid_client): the app may have been uninstalled from the shop or deleted, or its secret rotated in the Dev Dashboard",
+			wantIs:      ErrUnauthorized,
+			credentials: true,
 		},
 		{
 			name:   "frozen shop",
@@ -157,22 +162,25 @@ func TestErrorsExplainTheCause(t *testing.T) {
 			wantIs: ErrShopUnavailable,
 		},
 		{
-			name:   "read_orders missing",
-			setup:  func(r *rig) { r.srv.SetScopes("read_locations") },
-			want:   "shopify: access denied to orders: the app lacks the read_orders scope",
-			wantIs: ErrAccessDenied,
+			name:        "read_orders missing",
+			setup:       func(r *rig) { r.srv.SetScopes("read_locations") },
+			want:        "shopify: access denied to orders: the app lacks the read_orders scope",
+			wantIs:      ErrAccessDenied,
+			credentials: true,
 		},
 		{
-			name:   "HTTP 403",
-			setup:  func(r *rig) { r.srv.FailNext(403) },
-			want:   "shopify: access denied to orders: the app lacks the read_orders scope",
-			wantIs: ErrAccessDenied,
+			name:        "HTTP 403",
+			setup:       func(r *rig) { r.srv.FailNext(403) },
+			want:        "shopify: access denied to orders: the app lacks the read_orders scope",
+			wantIs:      ErrAccessDenied,
+			credentials: true,
 		},
 		{
-			name:   "protected customer data",
-			setup:  func(r *rig) { r.srv.DenyProtectedCustomerData(true) },
-			want:   "shopify: access denied to agreements: the app is not approved for protected customer data (Shopify says: This app is not approved to access the Order object. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.)",
-			wantIs: ErrAccessDenied,
+			name:        "protected customer data",
+			setup:       func(r *rig) { r.srv.DenyProtectedCustomerData(true) },
+			want:        "shopify: access denied to agreements: the app is not approved for protected customer data (Shopify says: This app is not approved to access the Order object. See https://shopify.dev/docs/apps/launch/protected-customer-data for more details.)",
+			wantIs:      ErrAccessDenied,
+			credentials: true,
 		},
 		{
 			name:  "Shopify down",
@@ -193,6 +201,9 @@ func TestErrorsExplainTheCause(t *testing.T) {
 			}
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("got error not matching %v", tc.wantIs)
+			}
+			if got := errors.Is(err, record.ErrCredentials); got != tc.credentials {
+				t.Errorf("got errors.Is(err, record.ErrCredentials) = %v, want %v", got, tc.credentials)
 			}
 			for _, secret := range []string{"shpat_legacy", "csecret-value"} {
 				if strings.Contains(err.Error(), secret) || strings.Contains(r.logs.String(), secret) {

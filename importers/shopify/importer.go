@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Options are what the agent (or a test) provides besides the configuration.
@@ -65,20 +66,6 @@ var _ interface {
 // Name is the source's name.
 func (i *Importer) Name() string { return record.SourceShopify }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // New builds an importer: it validates the configuration, reads the secret
 // and the location mapping, and calls nothing.
 func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error) {
@@ -99,7 +86,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = retry.Sleep
 	}
 	if opts.BulkPoll <= 0 {
 		opts.BulkPoll = 5 * time.Second
