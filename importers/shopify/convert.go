@@ -15,8 +15,10 @@ import (
 //     order: an edit is a new revision of the sale;
 //   - each RefundAgreement or ReturnAgreement with product lines returned
 //     makes a `return` at its happenedAt, keyed by the agreement;
-//   - the product lines an exchange sells (ORDER sales inside a
-//     ReturnAgreement) make a `sale` at its happenedAt, keyed by the agreement;
+//   - an exchange (a ReturnAgreement that also sells product lines: ORDER
+//     sales) is one visit, so one transaction at its happenedAt, keyed by the
+//     agreement, with both sides: net and items are their sums, and it is a
+//     `sale` when the net is ≥ 0, else a `return`;
 //   - a cancellation makes a `return` at cancelledAt, keyed by the order: it
 //     carries the refund Shopify records at cancellation, and reverses
 //     whatever that refund left, so a cancelled order nets to zero.
@@ -116,6 +118,17 @@ func isSaleAgreement(a *gAgreement) bool {
 	return true
 }
 
+// sellsProducts reports whether a return agreement also sells product
+// lines: an exchange.
+func sellsProducts(a *gAgreement) bool {
+	for _, s := range a.Sales.Nodes {
+		if s.ActionType == "ORDER" && s.LineType == "PRODUCT" {
+			return true
+		}
+	}
+	return false
+}
+
 func unpaid(status string) bool {
 	switch status {
 	case "PENDING", "AUTHORIZED", "PARTIALLY_PAID", "EXPIRED", "VOIDED":
@@ -195,20 +208,20 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 	var recs []record.Record
 	recs = append(recs, mk(record.KindSale, prefix+"order:"+orderID, saleAt, &sale, !unpaid(o.DisplayFinancialStatus)))
 	for _, a := range others {
-		var ret, exch part
-		for _, s := range a.Sales.Nodes {
-			if s.ActionType == "ORDER" && s.LineType == "PRODUCT" {
-				exch.add(s)
-			} else {
-				ret.add(s)
-			}
-		}
+		var p part
+		p.addAll(a.Sales.Nodes)
 		aid := numericID(a.ID)
-		if ret.products > 0 {
-			recs = append(recs, mk(record.KindReturn, prefix+"refund:"+aid, a.HappenedAt, &ret, true))
-		}
-		if exch.products > 0 {
-			recs = append(recs, mk(record.KindSale, prefix+"exchange:"+aid, a.HappenedAt, &exch, true))
+		switch {
+		case sellsProducts(a):
+			// An exchange: one visit, so one transaction with both sides,
+			// a sale unless it paid money back.
+			kind := record.KindSale
+			if p.net.Decimal().IsNegative() {
+				kind = record.KindReturn
+			}
+			recs = append(recs, mk(kind, prefix+"exchange:"+aid, a.HappenedAt, &p, true))
+		case p.products > 0:
+			recs = append(recs, mk(record.KindReturn, prefix+"refund:"+aid, a.HappenedAt, &p, true))
 		}
 	}
 	if o.CancelledAt != nil {

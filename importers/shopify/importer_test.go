@@ -48,14 +48,13 @@ func TestRecordsOfOneOrder(t *testing.T) {
 			Transaction: &record.Transaction{Kind: "sale", OccurredAt: sold, Receipt: "#1042", NetSales: m("18.00"), Tax: m("2.99"),
 				Shipping: m("5.00"), Tips: m("3.00"), Discounts: m("2.00"), Currency: "CAD", Items: 2, StaffID: "9001", Paid: true,
 				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: 2, Net: m("18.00")}}}},
-		{Type: "transaction", Key: "shopify:acme:refund:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev1,
-			Transaction: &record.Transaction{Kind: "return", OccurredAt: time.Date(2026, 11, 21, 10, 15, 0, 0, tor), Receipt: "#1042",
-				NetSales: m("-9.00"), Tax: m("-1.17"), Discounts: m("-1.00"), Currency: "CAD", Items: -1, Paid: true,
-				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: -1, Net: m("-9.00")}}}},
+		// The exchange is one visit: one transaction with both sides
+		// (net 14.00 − 9.00 ≥ 0, so a sale).
 		{Type: "transaction", Key: "shopify:acme:exchange:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev1,
 			Transaction: &record.Transaction{Kind: "sale", OccurredAt: time.Date(2026, 11, 21, 10, 15, 0, 0, tor), Receipt: "#1042",
-				NetSales: m("14.00"), Tax: m("1.82"), Currency: "CAD", Items: 1, Paid: true,
-				Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: 1, Net: m("14.00")}}}},
+				NetSales: m("5.00"), Tax: m("0.65"), Discounts: m("-1.00"), Currency: "CAD", Items: 0, Paid: true,
+				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: -1, Net: m("-9.00")},
+					{SKU: "MUG-2", Title: "Big mug", Qty: 1, Net: m("14.00")}}}},
 		{Type: "transaction", Key: "shopify:acme:refund:" + id(rf), Source: "shopify", LocationID: "0421", RevHint: rev1,
 			Transaction: &record.Transaction{Kind: "return", OccurredAt: time.Date(2026, 11, 22, 16, 45, 0, 0, tor), Receipt: "#1042",
 				NetSales: m("-14.00"), Tax: m("-2.47"), Shipping: m("-5.00"), Currency: "CAD", Items: -1, Paid: true,
@@ -281,5 +280,37 @@ func TestLocationsAndCheck(t *testing.T) {
 	wantDown := []record.Finding{{Check: "shopify credentials", OK: false, Detail: errRevoked().Error(), Fix: errRevoked().Fix()}}
 	if d := cmp.Diff(wantDown, got); d != "" {
 		t.Errorf("findings after uninstall (-want +got):\n%s", d)
+	}
+}
+
+// An exchange that pays money back (the new item is cheaper) is one
+// transaction too, a return: net and items are the sums of both sides.
+func TestExchangeThatPaysBackIsOneReturn(t *testing.T) {
+	tor := zone(t, "America/Toronto")
+	r := newRig(t, now0, shopifytest.Options{})
+	loc := r.srv.AddLocation("Queen St", true)
+	sold := time.Date(2026, 11, 20, 14, 5, 0, 0, tor)
+	o := r.srv.AddOrder(shopifytest.Order{Name: "#1050", Location: loc, ProcessedAt: sold,
+		Lines: []shopifytest.Line{{Title: "Big mug", SKU: "MUG-2", Qty: 2, Price: "14.00", Tax: "3.64"}}})
+	at := time.Date(2026, 11, 21, 9, 30, 0, 0, tor)
+	ex := r.srv.Exchange(o, shopifytest.Exchange{At: at, Return: []shopifytest.ReturnLine{{Line: 0, Qty: 2}},
+		New: []shopifytest.Line{{Title: "Mug", SKU: "MUG-1", Qty: 1, Price: "10.00", Tax: "1.30"}}})
+	imp := r.importer(t, Config{DisableBulk: true}, []record.Binding{{LocationID: "0421", SourceID: loc, Zone: tor}})
+	recs, _, _ := run(t, imp, nil)
+	m := record.MustMoney
+	id := func(gid string) string { return gid[strings.LastIndexByte(gid, '/')+1:] }
+	rev := at.UnixMilli()
+	want := []record.Record{
+		{Type: "transaction", Key: "shopify:acme:exchange:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev,
+			Transaction: &record.Transaction{Kind: "return", OccurredAt: at, Receipt: "#1050", NetSales: m("-18.00"), Tax: m("-2.34"),
+				Currency: "CAD", Items: -1, Paid: true,
+				Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: -2, Net: m("-28.00")}, {SKU: "MUG-1", Title: "Mug", Qty: 1, Net: m("10.00")}}}},
+		{Type: "transaction", Key: "shopify:acme:order:" + id(o), Source: "shopify", LocationID: "0421", RevHint: rev,
+			Transaction: &record.Transaction{Kind: "sale", OccurredAt: sold, Receipt: "#1050", NetSales: m("28.00"), Tax: m("3.64"),
+				Currency: "CAD", Items: 2, Paid: true, Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: 2, Net: m("28.00")}}}},
+	}
+	byKey := func(a, b record.Record) bool { return a.Key < b.Key }
+	if d := cmp.Diff(want, recs, moneyEq, cmpopts.SortSlices(byKey)); d != "" {
+		t.Errorf("records (-want +got):\n%s", d)
 	}
 }

@@ -152,9 +152,10 @@ func (sc sShop) expected(t *testing.T) map[string]hourTotal {
 				at := e.at
 				later = append(later, func() { add(loc, at, n.Neg(), -q) })
 			case "exchange":
+				// One visit, one transaction: the returned units and the
+				// new lines together.
 				n, q := part(e.ret)
 				at := e.at
-				later = append(later, func() { add(loc, at, n.Neg(), -q) })
 				nn, nq := decimal.Zero, int64(0)
 				for _, l := range e.add {
 					lines = append(lines, l)
@@ -162,7 +163,7 @@ func (sc sShop) expected(t *testing.T) map[string]hourTotal {
 					nn = nn.Add(lineNet(l, sc.shop.TaxesIncluded))
 					nq += int64(l.qty)
 				}
-				later = append(later, func() { add(loc, at, nn, nq) })
+				later = append(later, func() { add(loc, at, nn.Sub(n), nq-q) })
 			case "cancel":
 				var rls []shopifytest.ReturnLine
 				for i, l := range lines {
