@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,13 +24,17 @@ import (
 // (points charged ÷ points the bucket made available: the initial 2000 plus
 // 100/s of virtual time; the target is ≥ 90 %), the virtual hours the
 // backfill takes, and Fetch failures (must be 0). The bulk variant reads the
-// same window with a bulk operation.
+// same window with a bulk operation. The -half-online variants make half
+// of each store's orders online orders (sourceName web), which the
+// importer must not pay for; points/POS-order and POS-orders/s say what an
+// imported order costs.
 //
 //	go test -run '^$' -bench Backfill60Days -benchtime 1x ./importers/shopify/
 func BenchmarkBackfill60Days(b *testing.B) {
 	orders := benchOrders
-	for _, mode := range []string{"paged", "bulk"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{"paged", "bulk", "paged-half-online", "bulk-half-online"} {
+		mode, online, _ := strings.Cut(name, "-")
+		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				clk := shopifytest.NewVirtualClock(now0)
@@ -39,17 +44,27 @@ func BenchmarkBackfill60Days(b *testing.B) {
 				tor := zone(b, "America/Toronto")
 				locs := []string{srv.AddLocation("Queen St", true), srv.AddLocation("King St", true)}
 				span := 60*24*time.Hour - 2*time.Hour
-				want := orders
+				want, pos := 0, 0
 				for k := range orders {
 					at := now0.Add(-60 * 24 * time.Hour).Add(time.Hour + time.Duration(float64(span)*float64(k)/float64(orders)))
-					id := srv.AddOrder(shopifytest.Order{Location: locs[k%2], ProcessedAt: at,
+					source := "pos"
+					if online != "" && k%4 >= 2 { // half the orders of each store are online orders
+						source = "web"
+					}
+					id := srv.AddOrder(shopifytest.Order{Location: locs[k%2], ProcessedAt: at, Source: source,
 						Lines: []shopifytest.Line{
 							{Title: "Tea", SKU: "TEA", Qty: 1 + k%3, Price: "4.50", Tax: fmt.Sprintf("%.2f", 0.585*float64(1+k%3))},
 							{Title: "Cup", SKU: "CUP", Qty: 1, Price: "12.00", Discount: "1.00", Tax: "1.43"},
 						}})
+					if source == "pos" {
+						want++
+						pos++
+					}
 					if k%10 == 0 && at.Add(24*time.Hour).Before(now0.Add(-time.Hour)) {
 						srv.Refund(id, shopifytest.Refund{At: at.Add(24 * time.Hour), Lines: []shopifytest.ReturnLine{{Line: 1, Qty: 1}}})
-						want++
+						if source == "pos" {
+							want++
+						}
 					}
 				}
 				imp, err := New(Config{Shop: "acme", Token: "shpat_bench", BaseURL: srv.URL, DisableBulk: mode == "paged", PageSize: 250},
@@ -92,8 +107,10 @@ func BenchmarkBackfill60Days(b *testing.B) {
 				b.ReportMetric(float64(st.Throttled), "throttled")
 				b.ReportMetric(float64(records), "records")
 				b.ReportMetric(float64(st.Requests), "requests")
+				b.ReportMetric(float64(pos)/elapsed, "POS-orders/s")
+				b.ReportMetric(st.PointsCharged/float64(pos), "points/POS-order")
 				if records != want {
-					b.Errorf("got %d records, want %d (%d sales and their returns)", records, want, orders)
+					b.Errorf("got %d records, want %d (%d POS sales and their returns)", records, want, pos)
 				}
 				b.StartTimer()
 			}

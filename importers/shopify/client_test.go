@@ -296,3 +296,25 @@ func TestUnreadableCursor(t *testing.T) {
 		}
 	}
 }
+
+// Online orders are left out by Shopify (source_name:pos in the search), so
+// they are never served and cost no points, paged and bulk alike.
+func TestOnlineOrdersAreFilteredByShopify(t *testing.T) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "paged", true: "bulk"}[bulk], func(t *testing.T) {
+			r, b := smallShop(t, shopifytest.Options{}, 3)
+			for k := range 4 {
+				r.srv.AddOrder(shopifytest.Order{Source: "web", ProcessedAt: now0.Add(-time.Duration(k+1) * 61 * time.Minute),
+					Lines: []shopifytest.Line{{Title: "Tea", Qty: 1, Price: "5.00"}}})
+			}
+			imp := r.importer(t, Config{DisableBulk: !bulk, BulkAfter: record.Duration(time.Hour)}, b)
+			recs, _, _ := run(t, imp, nil)
+			if got := netOf(recs); got != "30.00" {
+				t.Errorf("got net %s, want 30.00", got)
+			}
+			if got := r.srv.Stats().OrdersServed; got != 3 {
+				t.Errorf("got %d orders served, want 3 (the POS orders only)", got)
+			}
+		})
+	}
+}

@@ -398,6 +398,7 @@ func (q *queryRun) orders(args map[string]any) (any, error) {
 		cands = cands[:first]
 		pg.hasNext = true
 	}
+	s.stats.OrdersServed += len(cands)
 	for _, c := range cands {
 		pg.nodes = append(pg.nodes, q.orderObj(c.o))
 		pg.cursors = append(pg.cursors, encodeCursor(c.o.id, c.val))

@@ -64,6 +64,7 @@ type Stats struct {
 	PointsCharged float64 // sum of actualQueryCost
 	TokensIssued  int     // client-credentials tokens issued
 	BulkRuns      int     // bulk query operations started
+	OrdersServed  int     // orders returned by orders connections (paged and bulk)
 }
 
 // Server is an httptest server that behaves like the Shopify GraphQL Admin
