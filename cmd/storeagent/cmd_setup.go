@@ -55,7 +55,7 @@ func locationsCmd(e *env) *cobra.Command {
 				mapped[b.SourceID] = b.LocationID
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO")
+			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO\tNOTE")
 			for _, l := range locs {
 				to := mapped[l.ID]
 				for sid, tmas := range mapped {
@@ -63,7 +63,11 @@ func locationsCmd(e *env) *cobra.Command {
 						to = tmas
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", l.ID, l.Name, l.TimeZone, l.Active, to)
+				zone := l.TimeZone
+				if zone == "" { // the POS gives none for the location (Shopify): the note says why
+					zone = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", l.ID, l.Name, zone, l.Active, to, l.Note)
 			}
 			return tw.Flush()
 		},

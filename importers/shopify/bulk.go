@@ -64,7 +64,7 @@ func (i *Importer) fallBack(st *cursorState, page *record.Page, why string) {
 
 func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.Page) error {
 	if st.Bulk == nil {
-		id, err := i.startBulk(ctx, bulkQuery(searchQuery(st)))
+		id, err := i.startBulk(ctx, bulkQuery(searchQuery(st), i.staff()))
 		var refused *bulkRefused
 		if errors.As(err, &refused) {
 			i.fallBack(st, page, "could not start ("+refused.msg+")")

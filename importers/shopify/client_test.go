@@ -171,7 +171,7 @@ func TestErrorsExplainTheCause(t *testing.T) {
 		{
 			name:        "HTTP 403",
 			setup:       func(r *rig) { r.srv.FailNext(403) },
-			want:        "shopify: access denied to orders: the app lacks the read_orders scope",
+			want:        "shopify: access denied to the shop: the app lacks the read_orders scope",
 			wantIs:      ErrAccessDenied,
 			credentials: true,
 		},
@@ -185,7 +185,7 @@ func TestErrorsExplainTheCause(t *testing.T) {
 		{
 			name:  "Shopify down",
 			setup: func(r *rig) { r.srv.FailNext(503, 503, 503, 503, 503, 503) },
-			want:  "shopify: the API kept failing while reading orders (HTTP 503, 6 attempts): Shopify may be having an incident; the next run tries again",
+			want:  "shopify: the API kept failing while reading the shop (HTTP 503, 6 attempts): Shopify may be having an incident; the next run tries again",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,16 +34,15 @@ type Options struct {
 
 // Importer reads a shop's Point of Sale orders as transactions.
 type Importer struct {
-	cfg       Config
-	shop      string
-	c         *client
-	log       *slog.Logger
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
-	bindings  map[string]binding // by numeric Shopify location id
-	bulkPoll  time.Duration
-	bulkWait  time.Duration
-	needsZone bool
+	cfg      Config
+	shop     string
+	c        *client
+	log      *slog.Logger
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	bindings map[string]binding // by numeric Shopify location id
+	bulkPoll time.Duration
+	bulkWait time.Duration
 
 	mu       sync.Mutex
 	first    int     // orders per page
@@ -128,9 +127,6 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 			errs = append(errs, fmt.Errorf("shopify: locations %s and %s are both mapped to Shopify location %s", prev.location, b.LocationID, id))
 			continue
 		}
-		if b.Zone == nil {
-			i.needsZone = true
-		}
 		i.bindings[id] = binding{location: b.LocationID, zone: b.Zone, active: b.Active}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -208,10 +204,8 @@ func (i *Importer) Fetch(ctx context.Context, cursor []byte) (record.Page, error
 		}
 	}
 	var page record.Page
-	if i.needsZone {
-		if err := i.loadShop(ctx); err != nil {
-			return record.Page{}, err
-		}
+	if err := i.loadShop(ctx); err != nil { // the zone and the scopes, once
+		return record.Page{}, err
 	}
 	if st.After == "" && st.Bulk == nil {
 		page.Notes = append(page.Notes, i.visibilityNote(ctx, st, now)...)
@@ -269,10 +263,23 @@ func (i *Importer) loadShop(ctx context.Context) error {
 		i.log.Warn("shopify: the shop's time zone is unknown here: hours are counted in UTC for locations without a zone", "zone", d.Shop.IanaTimezone)
 		zone = time.UTC
 	}
+	scopes := d.scopes()
+	if !scopes["read_users"] {
+		i.log.Warn("shopify: the app lacks the read_users scope: records carry no staff_id (Shopify shows an order's staff member only with read_users, on the Advanced and Plus plans)")
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.shopZone, i.scopes = zone, d.scopes()
+	i.shopZone, i.scopes = zone, scopes
 	return nil
+}
+
+// staff reports whether orders are read with their staff member: only
+// with read_users, without which Shopify denies the field and fails bulk
+// exports that ask for it.
+func (i *Importer) staff() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.scopes["read_users"]
 }
 
 func (i *Importer) zoneFor(b binding) *time.Location {
@@ -360,7 +367,7 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 	for {
 		first, cost := i.pageFirst()
 		vars := map[string]any{"first": first, "after": nilIfEmpty(st.After), "query": search}
-		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery, vars: vars, cost: cost}, &d)
+		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery(i.staff()), vars: vars, cost: cost}, &d)
 		var mc *maxCostError
 		if errors.As(err, &mc) {
 			if !i.shrink(first, mc) {
@@ -519,15 +526,21 @@ func (i *Importer) Locations(ctx context.Context) ([]record.Location, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The Admin API gives no time zone per location (Location and its
+	// address have none): TimeZone stays empty rather than showing the
+	// shop's as if it were the location's, and the note says so.
 	out := make([]record.Location, 0, len(locs))
 	for _, l := range locs {
-		rl := record.Location{ID: l.id, Name: l.name, TimeZone: sd.Shop.IanaTimezone, Active: l.active}
+		rl := record.Location{ID: l.id, Name: l.name, Active: l.active}
+		var notes []string
 		if b, ok := i.bindings[numericID(l.id)]; ok {
-			rl.Note = "mapped to TMAS location " + b.location
+			notes = append(notes, "mapped to TMAS location "+b.location)
 		}
 		if !l.active {
-			rl.Note = strings.TrimPrefix(rl.Note+"; deactivated in Shopify", "; ")
+			notes = append(notes, "deactivated in Shopify")
 		}
+		notes = append(notes, "Shopify gives no time zone per location (the shop's is "+sd.Shop.IanaTimezone+"): set the store's timezone in the locations mapping")
+		rl.Note = strings.Join(notes, "; ")
 		out = append(out, rl)
 	}
 	return out, nil
@@ -585,6 +598,12 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		all.Detail = "not granted (advisory): orders older than 60 days cannot be read; longer backfills will warn"
 	}
 	out = append(out, all)
+	users := record.Finding{Check: "shopify scope read_users", OK: true, Detail: "granted: sales carry the staff id of who rang them up"}
+	if !scopes["read_users"] {
+		users.Detail = "not granted (advisory): records carry no staff id; Shopify shows an order's staff member only with read_users (Advanced and Plus plans)"
+		users.Fix = "to import staff ids, add read_users to the app's Admin API scopes and reinstall the app"
+	}
+	out = append(out, users)
 	if !scopes["read_locations"] {
 		return out
 	}

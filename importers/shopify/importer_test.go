@@ -18,7 +18,7 @@ import (
 // refund, and of a cancelled order.
 func TestRecordsOfOneOrder(t *testing.T) {
 	tor := zone(t, "America/Toronto")
-	r := newRig(t, now0, shopifytest.Options{})
+	r := newRig(t, now0, shopifytest.Options{Scopes: []string{"read_orders", "read_locations", "read_users"}})
 	loc := r.srv.AddLocation("Queen St", true)
 	sold := time.Date(2026, 11, 20, 14, 5, 0, 0, tor)
 	o := r.srv.AddOrder(shopifytest.Order{Name: "#1042", Location: loc, ProcessedAt: sold, Staff: "gid://shopify/StaffMember/9001",
@@ -251,10 +251,12 @@ func TestLocationsAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Shopify has no zone per location: none is shown as the location's.
+	noZone := "Shopify gives no time zone per location (the shop's is America/Toronto): set the store's timezone in the locations mapping"
 	wantLocs := []record.Location{
-		{ID: "gid://shopify/Location/63590300001", Name: "Queen St", TimeZone: "America/Toronto", Active: true, Note: "mapped to TMAS location 0421"},
-		{ID: "gid://shopify/Location/63590300002", Name: "Old Mall", TimeZone: "America/Toronto", Active: false, Note: "mapped to TMAS location 0422; deactivated in Shopify"},
-		{ID: "gid://shopify/Location/63590300003", Name: "Warehouse", TimeZone: "America/Toronto", Active: true},
+		{ID: "gid://shopify/Location/63590300001", Name: "Queen St", Active: true, Note: "mapped to TMAS location 0421; " + noZone},
+		{ID: "gid://shopify/Location/63590300002", Name: "Old Mall", Active: false, Note: "mapped to TMAS location 0422; deactivated in Shopify; " + noZone},
+		{ID: "gid://shopify/Location/63590300003", Name: "Warehouse", Active: true, Note: noZone},
 	}
 	if d := cmp.Diff(wantLocs, locs); d != "" {
 		t.Errorf("locations (-want +got):\n%s", d)
@@ -265,6 +267,8 @@ func TestLocationsAndCheck(t *testing.T) {
 		{Check: "shopify scope read_orders", OK: true, Detail: "granted"},
 		{Check: "shopify scope read_locations", OK: true, Detail: "granted"},
 		{Check: "shopify scope read_all_orders", OK: true, Detail: "not granted (advisory): orders older than 60 days cannot be read; longer backfills will warn"},
+		{Check: "shopify scope read_users", OK: true, Detail: "not granted (advisory): records carry no staff id; Shopify shows an order's staff member only with read_users (Advanced and Plus plans)",
+			Fix: "to import staff ids, add read_users to the app's Admin API scopes and reinstall the app"},
 		{Check: "shopify location 0421", OK: true, Detail: `Shopify location 63590300001 "Queen St"`},
 		{Check: "shopify location 0422", OK: false, Detail: `Shopify location 63590300002 "Old Mall" is deactivated: it records no new sales`,
 			Fix: "reactivate it in Shopify admin > Settings > Locations, or map the store to the location it uses now"},
@@ -312,5 +316,46 @@ func TestExchangeThatPaysBackIsOneReturn(t *testing.T) {
 	byKey := func(a, b record.Record) bool { return a.Key < b.Key }
 	if d := cmp.Diff(want, recs, moneyEq, cmpopts.SortSlices(byKey)); d != "" {
 		t.Errorf("records (-want +got):\n%s", d)
+	}
+}
+
+// Without read_users the importer does not ask for staffMember: paged
+// reads carry no staff id and a bulk export, which Shopify fails whole for
+// a denied field, runs instead of falling back to paged reads. With it,
+// both carry the staff id.
+func TestStaffOnlyWithReadUsers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		scopes []string
+		bulk   bool
+		want   string
+	}{
+		{name: "paged without read_users", scopes: []string{"read_orders", "read_locations"}, want: ""},
+		{name: "bulk without read_users", scopes: []string{"read_orders", "read_locations"}, bulk: true, want: ""},
+		{name: "paged with read_users", scopes: []string{"read_orders", "read_locations", "read_users"}, want: "9001"},
+		{name: "bulk with read_users", scopes: []string{"read_orders", "read_locations", "read_users"}, bulk: true, want: "9001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tor := zone(t, "America/Toronto")
+			r := newRig(t, now0, shopifytest.Options{Scopes: tc.scopes})
+			loc := r.srv.AddLocation("Queen St", true)
+			r.srv.AddOrder(shopifytest.Order{Location: loc, ProcessedAt: now0.Add(-3 * time.Hour), Staff: "gid://shopify/StaffMember/9001",
+				Lines: []shopifytest.Line{{Title: "Tea", Qty: 1, Price: "5.00"}}})
+			imp := r.importer(t, Config{DisableBulk: !tc.bulk, BulkAfter: record.Duration(time.Hour)}, []record.Binding{{LocationID: "0421", SourceID: loc, Zone: tor}})
+			recs, notes, _ := run(t, imp, nil)
+			var got []string
+			for _, rec := range recs {
+				got = append(got, rec.Kind+" staff="+rec.StaffID)
+			}
+			if d := cmp.Diff([]string{"sale staff=" + tc.want}, got); d != "" {
+				t.Errorf("records (-want +got):\n%s", d)
+			}
+			if len(notes) != 0 {
+				t.Errorf("got notes %q, want none", notes)
+			}
+			if got, want := r.srv.Stats().BulkRuns, map[bool]int{false: 0, true: 1}[tc.bulk]; got != want {
+				t.Errorf("got %d bulk exports, want %d", got, want)
+			}
+		})
 	}
 }

@@ -28,14 +28,29 @@ const saleFields = `__typename actionType lineType quantity
 
 const orderFields = `id name createdAt processedAt updatedAt cancelledAt sourceName test displayFinancialStatus currencyCode
     app { name }
-    retailLocation { id }
+    retailLocation { id }`
+
+// staffField is asked for only when the app has read_users: without it
+// Shopify denies the field (a paged query carries on without it, a bulk
+// export fails whole).
+const staffField = `
     staffMember { id }`
 
-const ordersQuery = `query StoreagentOrders($first: Int!, $after: String, $query: String!) {
+func orderSelection(staff bool) string {
+	if staff {
+		return orderFields + staffField
+	}
+	return orderFields
+}
+
+// ordersQuery reads a page of orders with their first agreements and
+// sales.
+func ordersQuery(staff bool) string {
+	return `query StoreagentOrders($first: Int!, $after: String, $query: String!) {
   orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
     pageInfo { hasNextPage endCursor }
     nodes {
-      ` + orderFields + `
+      ` + orderSelection(staff) + `
       agreements(first: 3) {
         pageInfo { hasNextPage }
         edges { cursor node { ...StoreagentAgreement } }
@@ -50,6 +65,7 @@ fragment StoreagentAgreement on SalesAgreement {
     nodes { ` + saleFields + ` }
   }
 }`
+}
 
 const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: String, $first: Int!, $salesFirst: Int!) {
   order(id: $id) {
@@ -122,11 +138,11 @@ func followUpSizes(limit float64) (agreements, agrSales int, agrCost float64, sa
 
 // bulkQuery is the same selection for a bulk operation: no page sizes, and
 // every nested connection's nodes come back as their own JSONL lines.
-func bulkQuery(search string) string {
+func bulkQuery(search string, staff bool) string {
 	return `{
   orders(query: ` + strconv.Quote(search) + `, sortKey: UPDATED_AT) {
     edges { node {
-      ` + orderFields + `
+      ` + orderSelection(staff) + `
       agreements { edges { node {
         __typename id happenedAt reason
         sales { edges { node { ` + saleFields + ` } } }

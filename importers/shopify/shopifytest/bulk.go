@@ -135,11 +135,19 @@ func (q *queryRun) bulkRun(args map[string]any) (any, error) {
 			bc.roots++
 		}
 	}
+	// A field the app may not read fails the whole export, as on Shopify
+	// (staffMember without read_users, for one).
+	errorCode := s.failBulk
+	for _, ge := range e.errs {
+		if ge.Code == "ACCESS_DENIED" && errorCode == "" {
+			errorCode = "ACCESS_DENIED"
+		}
+	}
 	sig := make([]byte, 8)
 	_, _ = rand.Read(sig)
 	s.stats.BulkRuns++
 	bop := &bulkOp{n: len(s.bulkOps) + 1, query: text, createdAt: q.now, doneAt: q.now.Add(s.opts.BulkDuration),
-		data: bc.render(grouped), objects: len(bc.lines), roots: bc.roots, sig: hex.EncodeToString(sig), errorCode: s.failBulk}
+		data: bc.render(grouped), objects: len(bc.lines), roots: bc.roots, sig: hex.EncodeToString(sig), errorCode: errorCode}
 	s.failBulk = ""
 	s.bulkOps = append(s.bulkOps, bop)
 	return q.bulkPayload(bop), nil

@@ -104,7 +104,7 @@ func buildSchema() schemaDef {
 		"closedAt", "DateTime", "sourceName", "String", "sourceIdentifier", "String", "test", "Boolean",
 		"displayFinancialStatus", "OrderDisplayFinancialStatus", "currencyCode", "CurrencyCode",
 		"presentmentCurrencyCode", "CurrencyCode", "taxesIncluded", "Boolean", "note", "String", "tags", "[String]",
-		"app", "OrderApp", "retailLocation", "Location", "staffMember", "StaffMember",
+		"app", "OrderApp", "retailLocation", "Location", "staffMember", "StaffMember@read_users",
 		"channelInformation", "ChannelInformation",
 		"agreements", "SalesAgreement*", "lineItems", "LineItem*",
 		"totalPriceSet", "MoneyBag", "currentTotalPriceSet", "MoneyBag", "subtotalPriceSet", "MoneyBag",
