@@ -25,12 +25,18 @@ const bulkRunMutation = `mutation StoreagentBulkExport($query: String!) {
   }
 }`
 
+// The export is tracked by its own id; since 2026-01 several may run at
+// once, so currentBulkOperation (deprecated) may name another job's.
 const bulkStatusQuery = `query StoreagentBulkStatus($id: ID!) {
-  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
+  bulkOperation(id: $id) { id status errorCode objectCount url }
 }`
 
-const currentBulkQuery = `query StoreagentCurrentBulk {
-  currentBulkOperation(type: QUERY) { id status query }
+// runningBulkQuery lists this app's running exports, to adopt its own
+// after a crash between starting it and saving its id.
+const runningBulkQuery = `query StoreagentRunningBulk {
+  bulkOperations(first: 10, query: "status:created OR status:running", sortKey: CREATED_AT, reverse: true) {
+    nodes { id status query }
+  }
 }`
 
 type bulkOp struct {
@@ -116,12 +122,43 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 	return nil
 }
 
-// startBulk starts the export; if one of this app's exports is running, it
-// adopts it when it is this very export (a run that crashed before saving
-// its id), or waits for it to end.
+// ownRunning returns the id of a running export of this very query (one a
+// run started and crashed before its id was saved), or "".
+func (i *Importer) ownRunning(ctx context.Context, q string) (string, error) {
+	var d struct {
+		Ops struct {
+			Nodes []bulkOp `json:"nodes"`
+		} `json:"bulkOperations"`
+	}
+	if _, err := i.c.do(ctx, request{what: "the running bulk exports", query: runningBulkQuery, cost: 13}, &d); err != nil {
+		if ctx.Err() != nil || errors.Is(err, record.ErrCredentials) {
+			return "", err
+		}
+		// An API version without bulkOperations, a passing failure: start
+		// one; at worst an orphan export runs to its end unread.
+		i.log.Warn("shopify: cannot list the running bulk exports", "error", err)
+		return "", nil
+	}
+	for _, op := range d.Ops.Nodes {
+		if op.running() && op.Query == q {
+			return op.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// startBulk starts the export, unless this very export is already running
+// (adopted: a run that crashed before saving its id); if Shopify runs as
+// many exports as it allows, it waits.
 func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 	deadline := i.now().Add(i.bulkWait)
 	for {
+		if id, err := i.ownRunning(ctx, q); err != nil || id != "" {
+			if id != "" {
+				i.log.Info("shopify: adopting this importer's running bulk export", "operation", id)
+			}
+			return id, err
+		}
 		var d struct {
 			Run struct {
 				BulkOperation *bulkOp `json:"bulkOperation"`
@@ -144,15 +181,8 @@ func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 		if ue.Code != "OPERATION_IN_PROGRESS" && ue.Code != "LIMIT_REACHED" {
 			return "", &bulkRefused{trim(ue.Message, 200)}
 		}
-		var cur struct {
-			Op *bulkOp `json:"currentBulkOperation"`
-		}
-		if _, err := i.c.do(ctx, request{what: "the running bulk export", query: currentBulkQuery, cost: 1}, &cur); err == nil &&
-			cur.Op != nil && cur.Op.running() && cur.Op.Query == q {
-			return cur.Op.ID, nil
-		}
 		if i.now().After(deadline) {
-			return "", fmt.Errorf("shopify: another bulk export of this app has been running for over %s (Shopify runs one at a time): the next run tries again", i.bulkWait)
+			return "", fmt.Errorf("shopify: other bulk exports of this app have been running for over %s (Shopify runs at most five at a time, one before API version 2026-01): the next run tries again", i.bulkWait)
 		}
 		i.log.Info("shopify: another bulk export is running, waiting for it", "shopify_says", ue.Message)
 		if err := i.sleep(ctx, i.bulkPoll); err != nil {
@@ -165,7 +195,7 @@ func (i *Importer) waitBulk(ctx context.Context, id string) (*bulkOp, error) {
 	deadline := i.now().Add(i.bulkWait)
 	for {
 		var d struct {
-			Node *bulkOp `json:"node"`
+			Node *bulkOp `json:"bulkOperation"`
 		}
 		if _, err := i.c.do(ctx, request{what: "the bulk export", query: bulkStatusQuery, vars: map[string]any{"id": id}, cost: 1}, &d); err != nil {
 			return nil, err

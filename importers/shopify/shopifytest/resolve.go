@@ -11,9 +11,10 @@ import (
 
 // queryRun resolves one request against the shop's data (under s.mu).
 type queryRun struct {
-	s      *Server
-	now    time.Time
-	search []any
+	s       *Server
+	now     time.Time
+	version string // the API version answering
+	search  []any
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -66,6 +67,7 @@ func (q *queryRun) root(typ string) *obj {
 			}
 			return q.bulkObj(s.bulkOps[len(s.bulkOps)-1]), nil
 		}),
+		"bulkOperations": resolver(q.bulkOperations),
 		"bulkOperation": resolver(func(args map[string]any) (any, error) {
 			for _, op := range s.bulkOps {
 				if op.gid() == strArg(args, "id") {

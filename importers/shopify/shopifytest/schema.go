@@ -85,8 +85,9 @@ func buildSchema() schemaDef {
 		"location", "Location@read_locations",
 		"currentAppInstallation", "AppInstallation",
 		"node", "Node",
-		"currentBulkOperation", "BulkOperation",
+		"currentBulkOperation", "BulkOperation", // deprecated since 2026-01: bulkOperations with a status filter
 		"bulkOperation", "BulkOperation",
+		"bulkOperations", "BulkOperation*",
 	))
 	obj("Mutation", fields(
 		"bulkOperationRunQuery", "BulkOperationRunQueryPayload",

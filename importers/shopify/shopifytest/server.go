@@ -97,7 +97,6 @@ type Server struct {
 	failNext   []int
 	resetNext  int
 	bulkOps    []*bulkOp
-	foreignOp  time.Time
 	failBulk   string
 	stats      Stats
 	lastQuery  string
@@ -442,7 +441,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, version st
 		return
 	}
 	s.lastQuery = req.Query
-	status, resp := s.run(req.Query, req.Variables, req.OperationName)
+	status, resp := s.run(req.Query, req.Variables, req.OperationName, served)
 	writeJSON(w, status, resp)
 }
 
@@ -461,7 +460,7 @@ func (s *Server) throttleStatus() ordered {
 }
 
 // run executes one GraphQL request and returns the HTTP status and body.
-func (s *Server) run(query string, vars map[string]any, opName string) (int, any) {
+func (s *Server) run(query string, vars map[string]any, opName, version string) (int, any) {
 	doc, err := parseDocument(query)
 	if err != nil {
 		return http.StatusOK, ordered{{"errors", []any{err}}}
@@ -514,7 +513,7 @@ func (s *Server) run(query string, vars map[string]any, opName string) (int, any
 		}
 	}
 	s.avail -= float64(requested)
-	q := &queryRun{s: s, now: s.opts.Clock.Now()}
+	q := &queryRun{s: s, now: s.opts.Clock.Now(), version: version}
 	root := q.root(rootType)
 	data := e.object(root, op.sel, nil)
 	actual := e.actual
