@@ -226,9 +226,7 @@ func (i *Importer) readBulk(ctx context.Context, url string, offset int64, max i
 	}
 	defer body.Close()
 	br := bufio.NewReaderSize(body, 64<<10)
-	var orders []gOrder
-	var cur *gOrder
-	agreements := map[string]int{}
+	g := &bulkGroup{max: max}
 	pos, lines := offset, int64(0)
 	for {
 		raw, rerr := br.ReadBytes('\n')
@@ -238,54 +236,77 @@ func (i *Importer) readBulk(ctx context.Context, url string, offset int64, max i
 			}
 			return nil, 0, 0, false, fmt.Errorf("shopify: the bulk result download broke off (%s): the next run resumes it", netReason(rerr))
 		}
-		line := bytes.TrimSpace(raw)
-		if len(line) > 0 {
-			var probe struct {
-				ParentID string `json:"__parentId"`
+		if line := bytes.TrimSpace(raw); len(line) > 0 {
+			full, err := g.add(line, lines+1)
+			if err != nil {
+				return nil, 0, 0, false, err
 			}
-			if err := json.Unmarshal(line, &probe); err != nil {
-				return nil, 0, 0, false, fmt.Errorf("shopify: line %d of the bulk result is unreadable: %v", lines+1, err)
-			}
-			switch {
-			case probe.ParentID == "":
-				if cur != nil {
-					orders = append(orders, *cur)
-					cur = nil
-					if len(orders) >= max {
-						return orders, pos, lines, false, nil
-					}
-				}
-				var o gOrder
-				if err := json.Unmarshal(line, &o); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: order line of the bulk result is unreadable: %v", err)
-				}
-				cur, agreements = &o, map[string]int{}
-			case cur != nil && probe.ParentID == cur.ID:
-				var a gAgreement
-				if err := json.Unmarshal(line, &a); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: agreement line of the bulk result is unreadable: %v", err)
-				}
-				cur.Agreements.Edges = append(cur.Agreements.Edges, agreementEdge{Node: a})
-				agreements[a.ID] = len(cur.Agreements.Edges) - 1
-			default:
-				k, ok := agreements[probe.ParentID]
-				if cur == nil || !ok {
-					return nil, 0, 0, false, errNotGrouped
-				}
-				var s gSale
-				if err := json.Unmarshal(line, &s); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: sale line of the bulk result is unreadable: %v", err)
-				}
-				cur.Agreements.Edges[k].Node.Sales.Nodes = append(cur.Agreements.Edges[k].Node.Sales.Nodes, s)
+			if full { // the page is full: this line starts the next one
+				return g.orders, pos, lines, false, nil
 			}
 		}
 		pos += int64(len(raw))
 		lines++
 		if rerr == io.EOF {
-			if cur != nil {
-				orders = append(orders, *cur)
-			}
-			return orders, pos, lines, true, nil
+			g.flush()
+			return g.orders, pos, lines, true, nil
 		}
 	}
+}
+
+// bulkGroup joins grouped JSONL lines into orders: an order, then its
+// agreements, each followed by its sales.
+type bulkGroup struct {
+	max        int
+	orders     []gOrder
+	cur        *gOrder
+	agreements map[string]int // agreement id -> index in cur's edges
+}
+
+func (g *bulkGroup) flush() {
+	if g.cur != nil {
+		g.orders = append(g.orders, *g.cur)
+		g.cur = nil
+	}
+}
+
+// add takes line n. It reports true, without taking the line, when the
+// line starts an order and max orders are complete.
+func (g *bulkGroup) add(line []byte, n int64) (bool, error) {
+	var probe struct {
+		ParentID string `json:"__parentId"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return false, fmt.Errorf("shopify: line %d of the bulk result is unreadable: %v", n, err)
+	}
+	switch {
+	case probe.ParentID == "":
+		g.flush()
+		if len(g.orders) >= g.max {
+			return true, nil
+		}
+		var o gOrder
+		if err := json.Unmarshal(line, &o); err != nil {
+			return false, fmt.Errorf("shopify: order line of the bulk result is unreadable: %v", err)
+		}
+		g.cur, g.agreements = &o, map[string]int{}
+	case g.cur != nil && probe.ParentID == g.cur.ID:
+		var a gAgreement
+		if err := json.Unmarshal(line, &a); err != nil {
+			return false, fmt.Errorf("shopify: agreement line of the bulk result is unreadable: %v", err)
+		}
+		g.cur.Agreements.Edges = append(g.cur.Agreements.Edges, agreementEdge{Node: a})
+		g.agreements[a.ID] = len(g.cur.Agreements.Edges) - 1
+	default:
+		k, ok := g.agreements[probe.ParentID]
+		if g.cur == nil || !ok {
+			return false, errNotGrouped
+		}
+		var sl gSale
+		if err := json.Unmarshal(line, &sl); err != nil {
+			return false, fmt.Errorf("shopify: sale line of the bulk result is unreadable: %v", err)
+		}
+		g.cur.Agreements.Edges[k].Node.Sales.Nodes = append(g.cur.Agreements.Edges[k].Node.Sales.Nodes, sl)
+	}
+	return false, nil
 }

@@ -179,35 +179,10 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 		}
 	}
 
-	var sale, all part
-	var saleAt time.Time
-	var cancelParts []*gAgreement
-	var others []*gAgreement
-	for k := range o.Agreements.Edges {
-		a := &o.Agreements.Edges[k].Node
-		all.addAll(a.Sales.Nodes)
-		if isSaleAgreement(a) {
-			sale.addAll(a.Sales.Nodes)
-			if a.Typename != "OrderEditAgreement" && a.Reason != "ORDER_EDIT" && (saleAt.IsZero() || a.HappenedAt.Before(saleAt)) {
-				saleAt = a.HappenedAt
-			}
-			continue
-		}
-		if o.CancelledAt != nil && absDur(a.HappenedAt.Sub(*o.CancelledAt)) <= cancelMatch {
-			cancelParts = append(cancelParts, a)
-			continue
-		}
-		others = append(others, a)
-	}
-	if saleAt.IsZero() {
-		saleAt = o.ProcessedAt
-		if saleAt.IsZero() {
-			saleAt = o.CreatedAt
-		}
-	}
+	led := splitLedger(o)
 	var recs []record.Record
-	recs = append(recs, mk(record.KindSale, prefix+"order:"+orderID, saleAt, &sale, !unpaid(o.DisplayFinancialStatus)))
-	for _, a := range others {
+	recs = append(recs, mk(record.KindSale, prefix+"order:"+orderID, led.saleAt, &led.sale, !unpaid(o.DisplayFinancialStatus)))
+	for _, a := range led.others {
 		var p part
 		p.addAll(a.Sales.Nodes)
 		aid := numericID(a.ID)
@@ -224,18 +199,8 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 			recs = append(recs, mk(record.KindReturn, prefix+"refund:"+aid, a.HappenedAt, &p, true))
 		}
 	}
-	if o.CancelledAt != nil {
-		var c part
-		for _, a := range cancelParts {
-			c.addAll(a.Sales.Nodes)
-		}
-		// Whatever the ledger still counts after every agreement is reversed
-		// at cancellation.
-		c.net = c.net.Sub(all.net)
-		c.items -= all.items
-		if len(cancelParts) > 0 || !all.net.IsZero() || all.items != 0 {
-			recs = append(recs, mk(record.KindReturn, prefix+"cancel:"+orderID, *o.CancelledAt, &c, true))
-		}
+	if c, ok := led.cancellation(o); ok {
+		recs = append(recs, mk(record.KindReturn, prefix+"cancel:"+orderID, *o.CancelledAt, &c, true))
 	}
 	out := outcome{}
 	for _, r := range recs {
@@ -249,4 +214,55 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 		out.records = append(out.records, r)
 	}
 	return out
+}
+
+// ledger is an order's agreements sorted into the sale, the cancellation's
+// and the others (refunds, returns, exchanges).
+type ledger struct {
+	sale, all   part
+	saleAt      time.Time
+	cancelParts []*gAgreement
+	others      []*gAgreement
+}
+
+func splitLedger(o *gOrder) ledger {
+	var l ledger
+	for k := range o.Agreements.Edges {
+		a := &o.Agreements.Edges[k].Node
+		l.all.addAll(a.Sales.Nodes)
+		switch {
+		case isSaleAgreement(a):
+			l.sale.addAll(a.Sales.Nodes)
+			if a.Typename != "OrderEditAgreement" && a.Reason != "ORDER_EDIT" && (l.saleAt.IsZero() || a.HappenedAt.Before(l.saleAt)) {
+				l.saleAt = a.HappenedAt
+			}
+		case o.CancelledAt != nil && absDur(a.HappenedAt.Sub(*o.CancelledAt)) <= cancelMatch:
+			l.cancelParts = append(l.cancelParts, a)
+		default:
+			l.others = append(l.others, a)
+		}
+	}
+	if l.saleAt.IsZero() {
+		l.saleAt = o.ProcessedAt
+		if l.saleAt.IsZero() {
+			l.saleAt = o.CreatedAt
+		}
+	}
+	return l
+}
+
+// cancellation is the cancel return of a cancelled order: the agreements
+// recorded at cancellation, and whatever the ledger still counts after
+// every agreement, reversed. It is false when there is nothing to record.
+func (l *ledger) cancellation(o *gOrder) (part, bool) {
+	var c part
+	if o.CancelledAt == nil {
+		return c, false
+	}
+	for _, a := range l.cancelParts {
+		c.addAll(a.Sales.Nodes)
+	}
+	c.net = c.net.Sub(l.all.net)
+	c.items -= l.all.items
+	return c, len(l.cancelParts) > 0 || !l.all.net.IsZero() || l.all.items != 0
 }
