@@ -38,7 +38,7 @@ func BenchmarkBackfill60Days(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				clk := shopifytest.NewVirtualClock(now0)
-				srv := shopifytest.NewServer(b, shopifytest.Options{Clock: clk, BucketSize: 2000, RestoreRate: 100,
+				srv := shopifytest.NewServer(b, shopifytest.Options{Clock: clk, BucketSize: 20 * benchRate, RestoreRate: benchRate,
 					Latency: 250 * time.Millisecond, SearchLag: 5 * time.Second, BulkDuration: 4 * time.Minute})
 				srv.AddToken("shpat_bench")
 				tor := zone(b, "America/Toronto")
@@ -99,7 +99,7 @@ func BenchmarkBackfill60Days(b *testing.B) {
 				b.StopTimer()
 				st := srv.Stats()
 				elapsed := clk.Now().Sub(start).Seconds()
-				available := 2000 + 100*elapsed
+				available := 20*benchRate + benchRate*elapsed
 				b.ReportMetric(100*st.PointsCharged/available, "%points-used")
 				b.ReportMetric(st.PointsCharged/elapsed, "points/s")
 				b.ReportMetric(elapsed/3600, "virtual-h")
@@ -124,4 +124,14 @@ var benchOrders = func() int {
 		return n
 	}
 	return 50000
+}()
+
+// benchRate is the restore rate in points/s: 100 (Standard plan, bucket
+// 2000) unless STOREAGENT_BENCH_RATE says otherwise (1000: Plus, bucket
+// 20,000).
+var benchRate = func() float64 {
+	if n, err := strconv.Atoi(os.Getenv("STOREAGENT_BENCH_RATE")); err == nil && n > 0 {
+		return float64(n)
+	}
+	return 100
 }()

@@ -44,12 +44,14 @@ type Importer struct {
 	bulkPoll time.Duration
 	bulkWait time.Duration
 
-	mu       sync.Mutex
-	first    int     // orders per page
-	perOrder float64 // requested points per order, as Shopify counts them
-	maxCost  float64
-	shopZone *time.Location
-	scopes   map[string]bool
+	mu         sync.Mutex
+	first      int     // orders per page
+	agFirst    int     // agreements per order in a page
+	salesFirst int     // sales per agreement in a page
+	scale      float64 // requested cost Shopify counts ÷ the cost orderCost predicts
+	maxCost    float64
+	shopZone   *time.Location
+	scopes     map[string]bool
 }
 
 // The shape the agent calls (its own interface is declared there, by the
@@ -114,7 +116,8 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		c.clientID, c.secret = cfg.ClientID, sec
 	}
 	i := &Importer{cfg: cfg, shop: shop, c: c, log: log, now: opts.Now, sleep: opts.Sleep, bindings: map[string]binding{},
-		bulkPoll: opts.BulkPoll, bulkWait: opts.BulkWait, perOrder: 1 + orderCost, maxCost: maxQueryCost}
+		bulkPoll: opts.BulkPoll, bulkWait: opts.BulkWait,
+		agFirst: agreementsFirst, salesFirst: salesFirst, scale: 1, maxCost: maxQueryCost}
 	i.first = i.fit()
 	var errs []error
 	for _, b := range bindings {
@@ -135,44 +138,128 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 	return i, nil
 }
 
+// Page sizes. A page of orders asks for agFirst agreements per order and
+// salesFirst sales per agreement, sized after each page for the orders of
+// that page (see resize); the orders that overflow are completed by
+// follow-up queries. The number of orders per
+// page is then the most the single-query cost limit allows, at the
+// requested cost Shopify counted for the last page.
+
+// perOrder is the requested cost of one order, as Shopify counts it
+// (under i.mu).
+func (i *Importer) perOrder() float64 {
+	return orderCost(i.scopes["read_users"], i.agFirst, i.salesFirst) * i.scale
+}
+
 // fit is how many orders a page may ask for within the single-query cost
-// limit and the configured page size.
+// limit and the configured page size (under i.mu).
 func (i *Importer) fit() int {
-	n := int(math.Floor((i.maxCost - 2) / i.perOrder))
+	n := int(math.Floor((i.maxCost - 2) / i.perOrder()))
 	return max(1, min(n, i.cfg.PageSize))
 }
 
-func (i *Importer) pageFirst() (int, float64) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.first, 2 + float64(i.first)*i.perOrder
+// shape is the next page's sizes and requested cost.
+type shape struct {
+	first, agreements, sales int
+	cost                     float64
 }
 
-// learn adjusts the page size to the cost Shopify actually requested.
-func (i *Importer) learn(first int, ci *costInfo) {
-	if ci == nil || ci.RequestedQueryCost <= 2 || first <= 0 {
+func (i *Importer) pageShape() shape {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.first = i.fit()
+	return shape{first: i.first, agreements: i.agFirst, sales: i.salesFirst, cost: 2 + float64(i.first)*i.perOrder()}
+}
+
+// learn calibrates the cost model to the cost Shopify actually requested.
+func (i *Importer) learn(sh shape, ci *costInfo) {
+	if ci == nil || ci.RequestedQueryCost <= 2 || sh.first <= 0 {
 		return
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.perOrder = (ci.RequestedQueryCost - 2) / float64(first)
-	i.first = i.fit()
+	i.scale = (ci.RequestedQueryCost - 2) / float64(sh.first) / orderCost(i.scopes["read_users"], sh.agreements, sh.sales)
+}
+
+// resize sizes the nested connections for the orders of the last page:
+// the sizes that make the fewest requests per order, counting a page of as
+// many orders as the cost limit allows with those sizes, plus one
+// follow-up for each order that would overflow them.
+func (i *Importer) resize(orders []gOrder) {
+	if len(orders) == 0 {
+		return
+	}
+	shapes := make([][2]int, len(orders)) // per order: agreements, most sales of one agreement
+	for k := range orders {
+		a := &orders[k].Agreements
+		shapes[k][0] = len(a.Edges) + b2i(a.PageInfo.HasNextPage)
+		for _, e := range a.Edges {
+			shapes[k][1] = max(shapes[k][1], len(e.Node.Sales.Nodes)+b2i(e.Node.Sales.PageInfo.HasNextPage))
+		}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.agFirst, i.salesFirst = bestNested(shapes, func(a, s int) int {
+		return max(1, min(int(math.Floor((i.maxCost-2)/(orderCost(i.scopes["read_users"], a, s)*i.scale))), i.cfg.PageSize))
+	})
+}
+
+// bestNested picks the agreements and sales per order that minimise the
+// requests per order, given the orders' shapes and how many orders fit a
+// page at each size.
+func bestNested(shapes [][2]int, fit func(a, s int) int) (int, int) {
+	as, ss := map[int]bool{1: true}, map[int]bool{1: true}
+	for _, sh := range shapes {
+		as[max(1, min(sh[0], maxNestedFirst))] = true
+		ss[max(1, min(sh[1], maxNestedFirst))] = true
+	}
+	bestA, bestS, best := 1, 1, math.Inf(1)
+	for _, a := range sortedInts(as) {
+		for _, s := range sortedInts(ss) {
+			over := 0
+			for _, sh := range shapes {
+				if sh[0] > a || sh[1] > s {
+					over++
+				}
+			}
+			if r := 1/float64(fit(a, s)) + float64(over)/float64(len(shapes)); r < best-1e-12 {
+				bestA, bestS, best = a, s, r
+			}
+		}
+	}
+	return bestA, bestS
+}
+
+func sortedInts(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // shrink lowers the page size after MAX_COST_EXCEEDED; false when it cannot.
-func (i *Importer) shrink(first int, mc *maxCostError) bool {
+func (i *Importer) shrink(sh shape, mc *maxCostError) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if first <= 1 {
+	if sh.first <= 1 {
 		return false
 	}
 	if mc.max > 0 {
 		i.maxCost = mc.max
 	}
 	if mc.cost > 2 {
-		i.perOrder = (mc.cost - 2) / float64(first)
+		i.scale = (mc.cost - 2) / float64(sh.first) / orderCost(i.scopes["read_users"], sh.agreements, sh.sales)
 	}
-	i.first = min(i.fit(), first/2)
+	i.first = min(i.fit(), sh.first/2)
 	i.log.Info("shopify: query too expensive, asking fewer orders per page", "cost", mc.cost, "limit", mc.max, "orders_per_page", i.first)
 	return true
 }
@@ -365,12 +452,13 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 	search := searchQuery(st)
 	var d ordersData
 	for {
-		first, cost := i.pageFirst()
-		vars := map[string]any{"first": first, "after": nilIfEmpty(st.After), "query": search}
-		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery(i.staff()), vars: vars, cost: cost}, &d)
+		sh := i.pageShape()
+		vars := map[string]any{"first": sh.first, "after": nilIfEmpty(st.After), "query": search,
+			"agreementsFirst": sh.agreements, "salesFirst": sh.sales}
+		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery(i.staff()), vars: vars, cost: sh.cost}, &d)
 		var mc *maxCostError
 		if errors.As(err, &mc) {
-			if !i.shrink(first, mc) {
+			if !i.shrink(sh, mc) {
 				return fmt.Errorf("shopify: even one order per request exceeds Shopify's query cost limit (%.0f > %.0f)", mc.cost, mc.max)
 			}
 			continue
@@ -378,10 +466,11 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 		if err != nil {
 			return err
 		}
-		i.learn(first, ci)
+		i.learn(sh, ci)
 		break
 	}
 	orders := d.Orders.Nodes
+	i.resize(orders)
 	kept := orders[:0]
 	for k := range orders {
 		o := &orders[k]

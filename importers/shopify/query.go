@@ -15,8 +15,9 @@ import (
 // not fit is completed by follow-up queries.
 
 const (
-	agreementsFirst = 3  // agreements per order in a page of orders
-	salesFirst      = 8  // sales per agreement in a page of orders
+	agreementsFirst = 3  // agreements per order in the first page of orders
+	salesFirst      = 8  // sales per agreement in the first page of orders
+	maxNestedFirst  = 50 // the most agreements or sales a page asks per order
 	moreSalesFirst  = 20 // sales per agreement in a follow-up for more agreements
 )
 
@@ -45,13 +46,15 @@ func orderSelection(staff bool) string {
 
 // ordersQuery reads a page of orders with their first agreements and
 // sales.
+// The nested page sizes are variables: the importer sizes them for the
+// usual order of the last page.
 func ordersQuery(staff bool) string {
-	return `query StoreagentOrders($first: Int!, $after: String, $query: String!) {
+	return `query StoreagentOrders($first: Int!, $after: String, $query: String!, $agreementsFirst: Int!, $salesFirst: Int!) {
   orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
     pageInfo { hasNextPage endCursor }
     nodes {
       ` + orderSelection(staff) + `
-      agreements(first: 3) {
+      agreements(first: $agreementsFirst) {
         pageInfo { hasNextPage }
         edges { cursor node { ...StoreagentAgreement } }
       }
@@ -60,7 +63,7 @@ func ordersQuery(staff bool) string {
 }
 fragment StoreagentAgreement on SalesAgreement {
   __typename id happenedAt reason
-  sales(first: 8) {
+  sales(first: $salesFirst) {
     pageInfo { hasNextPage endCursor }
     nodes { ` + saleFields + ` }
   }
@@ -112,12 +115,21 @@ const locationsQuery = `query StoreagentLocations($after: String) {
 // connection 2 + first × (1 + the cost of a node).
 const (
 	saleCost      = 3*2 + 2 // three MoneyBag{shopMoney} and lineItem{variant}
-	agreementCost = 2 + salesFirst*(1+saleCost)
-	orderCost     = 3 + 2 + agreementsFirst*(1+agreementCost) // app, retailLocation, staffMember, agreements
 	shopCost      = 3
 	locationsCost = 2 + 250
 	maxQueryCost  = 1000
 )
+
+// orderCost is the requested cost of one order node in a page of orders
+// (the node, app, retailLocation, staffMember when asked, and agreements
+// sized a × sales s).
+func orderCost(staff bool, a, s int) float64 {
+	objs := 3
+	if staff {
+		objs++
+	}
+	return float64(objs + 2 + a*(1+2+s*(1+saleCost)))
+}
 
 // followUpSizes are the page sizes of the follow-up queries that fit a cost
 // limit: agreements (with sales) per query for an order, and sales per query
