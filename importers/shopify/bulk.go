@@ -88,6 +88,16 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 	if err != nil {
 		return err
 	}
+	if op.Status != "COMPLETED" && op.ErrorCode == "ACCESS_DENIED" && i.staff() {
+		// read_users is granted but the shop's plan hides staff members:
+		// export again without them rather than read the window page by page.
+		i.mu.Lock()
+		i.staffDenied = true
+		i.mu.Unlock()
+		i.log.Warn("shopify: the bulk export was denied staff members (Shopify shows them only on the Advanced and Plus plans): exporting again without staff ids", "operation", st.Bulk.ID)
+		st.Bulk, page.More = nil, true
+		return nil
+	}
 	if op.Status != "COMPLETED" {
 		why := "ended " + op.Status
 		if op.ErrorCode != "" {

@@ -52,6 +52,9 @@ type Importer struct {
 	maxCost    float64
 	shopZone   *time.Location
 	scopes     map[string]bool
+	// staffDenied: Shopify denied staffMember despite read_users (the
+	// shop's plan).
+	staffDenied bool
 }
 
 // The shape the agent calls (its own interface is declared there, by the
@@ -366,7 +369,7 @@ func (i *Importer) loadShop(ctx context.Context) error {
 func (i *Importer) staff() bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.scopes["read_users"]
+	return i.scopes["read_users"] && !i.staffDenied
 }
 
 func (i *Importer) zoneFor(b binding) *time.Location {

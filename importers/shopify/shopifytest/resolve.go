@@ -262,6 +262,11 @@ func (q *queryRun) orderObj(o *order) *obj {
 		"totalPriceSet": q.money(total), "currentTotalPriceSet": q.money(total), "subtotalPriceSet": q.money(total),
 		"totalTaxSet": q.money(decimal.Zero), "totalDiscountsSet": q.money(decimal.Zero),
 	}
+	if q.s.opts.StaffPlanless {
+		f["staffMember"] = resolver(func(map[string]any) (any, error) {
+			return nil, &gqlError{Message: "Access denied for staffMember field. The shop's plan does not give access to staff members (Advanced and Plus plans do).", Code: "ACCESS_DENIED"}
+		})
+	}
 	if q.s.deniedData {
 		for _, k := range []string{"agreements", "lineItems"} {
 			f[k] = resolver(func(map[string]any) (any, error) {

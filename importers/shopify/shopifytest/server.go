@@ -35,6 +35,9 @@ type Options struct {
 	TokenTTL     time.Duration // lifetime of client-credentials tokens; default 24h
 	BulkDuration time.Duration // how long a bulk query runs; default 0 (done at the first poll)
 	Scopes       []string      // the app's access scopes; default read_orders, read_locations
+	// StaffPlanless: the shop's plan is below Advanced, so staffMember is
+	// denied even with read_users.
+	StaffPlanless bool
 	// UngroupedBulk ignores groupObjects, as older API versions do: every
 	// child line comes after all parent lines instead of under its parent.
 	UngroupedBulk bool
