@@ -151,7 +151,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 // perOrder is the requested cost of one order, as Shopify counts it
 // (under i.mu).
 func (i *Importer) perOrder() float64 {
-	return orderCost(i.scopes["read_users"], i.agFirst, i.salesFirst) * i.scale
+	return orderCost(i.staffLocked(), i.agFirst, i.salesFirst) * i.scale
 }
 
 // fit is how many orders a page may ask for within the single-query cost
@@ -181,7 +181,7 @@ func (i *Importer) learn(sh shape, ci *costInfo) {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.scale = (ci.RequestedQueryCost - 2) / float64(sh.first) / orderCost(i.scopes["read_users"], sh.agreements, sh.sales)
+	i.scale = (ci.RequestedQueryCost - 2) / float64(sh.first) / orderCost(i.staffLocked(), sh.agreements, sh.sales)
 }
 
 // resize sizes the nested connections for the orders of the last page:
@@ -203,7 +203,7 @@ func (i *Importer) resize(orders []gOrder) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.agFirst, i.salesFirst = bestNested(shapes, func(a, s int) int {
-		return max(1, min(int(math.Floor((i.maxCost-2)/(orderCost(i.scopes["read_users"], a, s)*i.scale))), i.cfg.PageSize))
+		return max(1, min(int(math.Floor((i.maxCost-2)/(orderCost(i.staffLocked(), a, s)*i.scale))), i.cfg.PageSize))
 	})
 }
 
@@ -260,7 +260,7 @@ func (i *Importer) shrink(sh shape, mc *maxCostError) bool {
 		i.maxCost = mc.max
 	}
 	if mc.cost > 2 {
-		i.scale = (mc.cost - 2) / float64(sh.first) / orderCost(i.scopes["read_users"], sh.agreements, sh.sales)
+		i.scale = (mc.cost - 2) / float64(sh.first) / orderCost(i.staffLocked(), sh.agreements, sh.sales)
 	}
 	i.first = min(i.fit(), sh.first/2)
 	i.log.Info("shopify: query too expensive, asking fewer orders per page", "cost", mc.cost, "limit", mc.max, "orders_per_page", i.first)
@@ -369,8 +369,11 @@ func (i *Importer) loadShop(ctx context.Context) error {
 func (i *Importer) staff() bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.scopes["read_users"] && !i.staffDenied
+	return i.staffLocked()
 }
+
+// staffLocked is staff under i.mu.
+func (i *Importer) staffLocked() bool { return i.scopes["read_users"] && !i.staffDenied }
 
 func (i *Importer) zoneFor(b binding) *time.Location {
 	if b.zone != nil {
