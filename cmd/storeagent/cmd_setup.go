@@ -76,9 +76,13 @@ func locationsCmd(e *env) *cobra.Command {
 				return printJSON(e.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO")
+			fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tACTIVE\tMAPPED TO\tNOTE")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", r.ID, r.Name, r.TimeZone, r.Active, r.MappedTo)
+				zone := r.TimeZone
+				if zone == "" { // the POS gives none for the location (Shopify): the note says why
+					zone = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", r.ID, r.Name, zone, r.Active, r.MappedTo, r.Note)
 			}
 			return tw.Flush()
 		},

@@ -18,7 +18,7 @@ func TestEditFTPUserTouchesOnlyTheEntry(t *testing.T) {
 		added                          bool
 	}{
 		{name: "change a flow entry", user: "timeclock",
-			in: "# store 42\nftp:\n  listen: \":2121\"   # the port\n  users:\n    - {name: timeclock, password_hash: 'old', location: \"0421\"} # the timeclock\n    - {name: payroll,   password_hash: \"x\"}\n",
+			in:   "# store 42\nftp:\n  listen: \":2121\"   # the port\n  users:\n    - {name: timeclock, password_hash: 'old', location: \"0421\"} # the timeclock\n    - {name: payroll,   password_hash: \"x\"}\n",
 			want: "# store 42\nftp:\n  listen: \":2121\"   # the port\n  users:\n    - {name: timeclock, password_hash: '" + h + "', location: \"0421\"} # the timeclock\n    - {name: payroll,   password_hash: \"x\"}\n"},
 		{name: "change a plain block entry", user: "payroll",
 			in:   "ftp:\n  users:\n    - name: payroll\n      password_hash: $2a$10$old # set by IT\n      location: \"0422\"\n",

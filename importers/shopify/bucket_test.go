@@ -28,3 +28,39 @@ func TestPageCostAboveBucketShrinksThePage(t *testing.T) {
 		t.Errorf("got %d throttled answers, want the page shrunk at the first one (%+v)", st.Throttled, st)
 	}
 }
+
+// The nested sizes that make the fewest requests per order: bigger pages
+// against follow-ups for the orders that overflow.
+func TestBestNested(t *testing.T) {
+	perPage := func(a, s int) int { return max(1, min(250, 998/int(orderCost(false, a, s)))) }
+	many := func(n int, sh [2]int) [][2]int {
+		out := make([][2]int, n)
+		for k := range out {
+			out[k] = sh
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		shapes [][2]int
+		wantA  int
+		wantS  int
+	}{
+		{"every order one agreement of one sale", many(20, [2]int{1, 1}), 1, 1},
+		{"two sales each", many(20, [2]int{1, 2}), 1, 2},
+		// 1 in 10 refunded: with 1 agreement, 38 orders a page but a
+		// follow-up for each tenth (0.126 requests per order); with 2, 21 a
+		// page and none (0.048).
+		{"one in ten refunded", append(many(18, [2]int{1, 2}), many(2, [2]int{2, 2})...), 2, 2},
+		// One order in 20 with 30 sales: not worth making every page small.
+		{"one big order", append(many(19, [2]int{1, 2}), [2]int{1, 30}), 1, 2},
+		// One order in 20 with a 4th agreement: 11 orders a page with 4
+		// (0.091 requests per order) beat 14 a page and its follow-up (0.121).
+		{"one order with one agreement more", append(many(19, [2]int{3, 2}), [2]int{4, 2}), 4, 2},
+	} {
+		a, s := bestNested(tc.shapes, perPage)
+		if a != tc.wantA || s != tc.wantS {
+			t.Errorf("%s: got %d agreements of %d sales, want %d of %d", tc.name, a, s, tc.wantA, tc.wantS)
+		}
+	}
+}

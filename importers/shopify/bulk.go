@@ -25,12 +25,18 @@ const bulkRunMutation = `mutation StoreagentBulkExport($query: String!) {
   }
 }`
 
+// The export is tracked by its own id; since 2026-01 several may run at
+// once, so currentBulkOperation (deprecated) may name another job's.
 const bulkStatusQuery = `query StoreagentBulkStatus($id: ID!) {
-  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
+  bulkOperation(id: $id) { id status errorCode objectCount url }
 }`
 
-const currentBulkQuery = `query StoreagentCurrentBulk {
-  currentBulkOperation(type: QUERY) { id status query }
+// runningBulkQuery lists this app's running exports, to adopt its own
+// after a crash between starting it and saving its id.
+const runningBulkQuery = `query StoreagentRunningBulk {
+  bulkOperations(first: 10, query: "status:created OR status:running", sortKey: CREATED_AT, reverse: true) {
+    nodes { id status query }
+  }
 }`
 
 type bulkOp struct {
@@ -64,7 +70,7 @@ func (i *Importer) fallBack(st *cursorState, page *record.Page, why string) {
 
 func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.Page) error {
 	if st.Bulk == nil {
-		id, err := i.startBulk(ctx, bulkQuery(searchQuery(st)))
+		id, err := i.startBulk(ctx, bulkQuery(searchQuery(st), i.staff()))
 		var refused *bulkRefused
 		if errors.As(err, &refused) {
 			i.fallBack(st, page, "could not start ("+refused.msg+")")
@@ -81,6 +87,16 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 	op, err := i.waitBulk(ctx, st.Bulk.ID)
 	if err != nil {
 		return err
+	}
+	if op.Status != "COMPLETED" && op.ErrorCode == "ACCESS_DENIED" && i.staff() {
+		// read_users is granted but the shop's plan hides staff members:
+		// export again without them rather than read the window page by page.
+		i.mu.Lock()
+		i.staffDenied = true
+		i.mu.Unlock()
+		i.log.Warn("shopify: the bulk export was denied staff members (Shopify shows them only on the Advanced and Plus plans): exporting again without staff ids", "operation", st.Bulk.ID)
+		st.Bulk, page.More = nil, true
+		return nil
 	}
 	if op.Status != "COMPLETED" {
 		why := "ended " + op.Status
@@ -116,12 +132,43 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 	return nil
 }
 
-// startBulk starts the export; if one of this app's exports is running, it
-// adopts it when it is this very export (a run that crashed before saving
-// its id), or waits for it to end.
+// ownRunning returns the id of a running export of this very query (one a
+// run started and crashed before its id was saved), or "".
+func (i *Importer) ownRunning(ctx context.Context, q string) (string, error) {
+	var d struct {
+		Ops struct {
+			Nodes []bulkOp `json:"nodes"`
+		} `json:"bulkOperations"`
+	}
+	if _, err := i.c.do(ctx, request{what: "the running bulk exports", query: runningBulkQuery, cost: 13}, &d); err != nil {
+		if ctx.Err() != nil || errors.Is(err, record.ErrCredentials) {
+			return "", err
+		}
+		// An API version without bulkOperations, a passing failure: start
+		// one; at worst an orphan export runs to its end unread.
+		i.log.Warn("shopify: cannot list the running bulk exports", "error", err)
+		return "", nil
+	}
+	for _, op := range d.Ops.Nodes {
+		if op.running() && op.Query == q {
+			return op.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// startBulk starts the export, unless this very export is already running
+// (adopted: a run that crashed before saving its id); if Shopify runs as
+// many exports as it allows, it waits.
 func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 	deadline := i.now().Add(i.bulkWait)
 	for {
+		if id, err := i.ownRunning(ctx, q); err != nil || id != "" {
+			if id != "" {
+				i.log.Info("shopify: adopting this importer's running bulk export", "operation", id)
+			}
+			return id, err
+		}
 		var d struct {
 			Run struct {
 				BulkOperation *bulkOp `json:"bulkOperation"`
@@ -144,15 +191,8 @@ func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 		if ue.Code != "OPERATION_IN_PROGRESS" && ue.Code != "LIMIT_REACHED" {
 			return "", &bulkRefused{trim(ue.Message, 200)}
 		}
-		var cur struct {
-			Op *bulkOp `json:"currentBulkOperation"`
-		}
-		if _, err := i.c.do(ctx, request{what: "the running bulk export", query: currentBulkQuery, cost: 1}, &cur); err == nil &&
-			cur.Op != nil && cur.Op.running() && cur.Op.Query == q {
-			return cur.Op.ID, nil
-		}
 		if i.now().After(deadline) {
-			return "", fmt.Errorf("shopify: another bulk export of this app has been running for over %s (Shopify runs one at a time): the next run tries again", i.bulkWait)
+			return "", fmt.Errorf("shopify: other bulk exports of this app have been running for over %s (Shopify runs at most five at a time, one before API version 2026-01): the next run tries again", i.bulkWait)
 		}
 		i.log.Info("shopify: another bulk export is running, waiting for it", "shopify_says", ue.Message)
 		if err := i.sleep(ctx, i.bulkPoll); err != nil {
@@ -165,7 +205,7 @@ func (i *Importer) waitBulk(ctx context.Context, id string) (*bulkOp, error) {
 	deadline := i.now().Add(i.bulkWait)
 	for {
 		var d struct {
-			Node *bulkOp `json:"node"`
+			Node *bulkOp `json:"bulkOperation"`
 		}
 		if _, err := i.c.do(ctx, request{what: "the bulk export", query: bulkStatusQuery, vars: map[string]any{"id": id}, cost: 1}, &d); err != nil {
 			return nil, err
@@ -196,9 +236,7 @@ func (i *Importer) readBulk(ctx context.Context, url string, offset int64, max i
 	}
 	defer body.Close()
 	br := bufio.NewReaderSize(body, 64<<10)
-	var orders []gOrder
-	var cur *gOrder
-	agreements := map[string]int{}
+	g := &bulkGroup{max: max}
 	pos, lines := offset, int64(0)
 	for {
 		raw, rerr := br.ReadBytes('\n')
@@ -208,54 +246,77 @@ func (i *Importer) readBulk(ctx context.Context, url string, offset int64, max i
 			}
 			return nil, 0, 0, false, fmt.Errorf("shopify: the bulk result download broke off (%s): the next run resumes it", netReason(rerr))
 		}
-		line := bytes.TrimSpace(raw)
-		if len(line) > 0 {
-			var probe struct {
-				ParentID string `json:"__parentId"`
+		if line := bytes.TrimSpace(raw); len(line) > 0 {
+			full, err := g.add(line, lines+1)
+			if err != nil {
+				return nil, 0, 0, false, err
 			}
-			if err := json.Unmarshal(line, &probe); err != nil {
-				return nil, 0, 0, false, fmt.Errorf("shopify: line %d of the bulk result is unreadable: %v", lines+1, err)
-			}
-			switch {
-			case probe.ParentID == "":
-				if cur != nil {
-					orders = append(orders, *cur)
-					cur = nil
-					if len(orders) >= max {
-						return orders, pos, lines, false, nil
-					}
-				}
-				var o gOrder
-				if err := json.Unmarshal(line, &o); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: order line of the bulk result is unreadable: %v", err)
-				}
-				cur, agreements = &o, map[string]int{}
-			case cur != nil && probe.ParentID == cur.ID:
-				var a gAgreement
-				if err := json.Unmarshal(line, &a); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: agreement line of the bulk result is unreadable: %v", err)
-				}
-				cur.Agreements.Edges = append(cur.Agreements.Edges, agreementEdge{Node: a})
-				agreements[a.ID] = len(cur.Agreements.Edges) - 1
-			default:
-				k, ok := agreements[probe.ParentID]
-				if cur == nil || !ok {
-					return nil, 0, 0, false, errNotGrouped
-				}
-				var s gSale
-				if err := json.Unmarshal(line, &s); err != nil {
-					return nil, 0, 0, false, fmt.Errorf("shopify: sale line of the bulk result is unreadable: %v", err)
-				}
-				cur.Agreements.Edges[k].Node.Sales.Nodes = append(cur.Agreements.Edges[k].Node.Sales.Nodes, s)
+			if full { // the page is full: this line starts the next one
+				return g.orders, pos, lines, false, nil
 			}
 		}
 		pos += int64(len(raw))
 		lines++
 		if rerr == io.EOF {
-			if cur != nil {
-				orders = append(orders, *cur)
-			}
-			return orders, pos, lines, true, nil
+			g.flush()
+			return g.orders, pos, lines, true, nil
 		}
 	}
+}
+
+// bulkGroup joins grouped JSONL lines into orders: an order, then its
+// agreements, each followed by its sales.
+type bulkGroup struct {
+	max        int
+	orders     []gOrder
+	cur        *gOrder
+	agreements map[string]int // agreement id -> index in cur's edges
+}
+
+func (g *bulkGroup) flush() {
+	if g.cur != nil {
+		g.orders = append(g.orders, *g.cur)
+		g.cur = nil
+	}
+}
+
+// add takes line n. It reports true, without taking the line, when the
+// line starts an order and max orders are complete.
+func (g *bulkGroup) add(line []byte, n int64) (bool, error) {
+	var probe struct {
+		ParentID string `json:"__parentId"`
+	}
+	if err := json.Unmarshal(line, &probe); err != nil {
+		return false, fmt.Errorf("shopify: line %d of the bulk result is unreadable: %v", n, err)
+	}
+	switch {
+	case probe.ParentID == "":
+		g.flush()
+		if len(g.orders) >= g.max {
+			return true, nil
+		}
+		var o gOrder
+		if err := json.Unmarshal(line, &o); err != nil {
+			return false, fmt.Errorf("shopify: order line of the bulk result is unreadable: %v", err)
+		}
+		g.cur, g.agreements = &o, map[string]int{}
+	case g.cur != nil && probe.ParentID == g.cur.ID:
+		var a gAgreement
+		if err := json.Unmarshal(line, &a); err != nil {
+			return false, fmt.Errorf("shopify: agreement line of the bulk result is unreadable: %v", err)
+		}
+		g.cur.Agreements.Edges = append(g.cur.Agreements.Edges, agreementEdge{Node: a})
+		g.agreements[a.ID] = len(g.cur.Agreements.Edges) - 1
+	default:
+		k, ok := g.agreements[probe.ParentID]
+		if g.cur == nil || !ok {
+			return false, errNotGrouped
+		}
+		var sl gSale
+		if err := json.Unmarshal(line, &sl); err != nil {
+			return false, fmt.Errorf("shopify: sale line of the bulk result is unreadable: %v", err)
+		}
+		g.cur.Agreements.Edges[k].Node.Sales.Nodes = append(g.cur.Agreements.Edges[k].Node.Sales.Nodes, sl)
+	}
+	return false, nil
 }

@@ -42,11 +42,14 @@ func TestBulkBackfill(t *testing.T) {
 		name      string
 		opts      shopifytest.Options
 		prepare   func(*rig)
+		version   string // api_version; default 2026-10 (five exports at once)
 		wantNotes []string
 		wantBulk  int
 	}{
 		{name: "grouped result", opts: shopifytest.Options{BulkDuration: 3 * time.Minute}, wantBulk: 1},
-		{name: "another export running first", prepare: func(r *rig) { r.srv.StartForeignBulk(20 * time.Minute) }, wantBulk: 1},
+		{name: "another export running beside", prepare: func(r *rig) { r.srv.StartForeignBulk(20 * time.Minute) }, wantBulk: 1},
+		{name: "another export running first, one at a time before 2026-01", version: "2025-10",
+			prepare: func(r *rig) { r.srv.StartForeignBulk(20 * time.Minute) }, wantBulk: 1},
 		{name: "export failed", prepare: func(r *rig) { r.srv.FailNextBulk("INTERNAL_SERVER_ERROR") }, wantBulk: 1,
 			wantNotes: []string{"the bulk export of orders updated from 2026-10-23 12:00 to 2026-11-23 11:58 ended FAILED (INTERNAL_SERVER_ERROR): reading them page by page instead"}},
 		{name: "ungrouped result", opts: shopifytest.Options{UngroupedBulk: true}, wantBulk: 1,
@@ -57,7 +60,7 @@ func TestBulkBackfill(t *testing.T) {
 			if tc.prepare != nil {
 				tc.prepare(r)
 			}
-			imp := r.importer(t, Config{PageSize: 7}, b)
+			imp := r.importer(t, Config{PageSize: 7, APIVersion: tc.version}, b)
 			recs, notes, _ := run(t, imp, backfill30(t, imp))
 			if got := netOf(recs); got != "285.00" {
 				t.Errorf("got net %s, want 285.00 (30 sales of 10.00, 3 returns of 5.00)", got)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 const (
@@ -153,11 +153,8 @@ func (c *client) endpoint() string {
 	return c.base + "/admin/api/" + c.version + "/graphql.json"
 }
 
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt-1, 5)
-	d = min(d, 30*time.Second)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
+// backoff is the wait after failed attempts: 1 s doubling to 30 s, ±20 %.
+var backoff = retry.Backoff{Base: time.Second, Max: 30 * time.Second, Jitter: 0.2}
 
 // pace waits until the bucket, as projected from the last answer, holds the
 // points a query is expected to reserve.
@@ -208,142 +205,215 @@ func (c *client) servedVersion() string {
 	return c.served
 }
 
+// answer is what one round trip brought back: a transport failure, or a
+// status with its body.
+type answer struct {
+	netErr error // the request or the body broke off
+	status int
+	header http.Header
+	raw    []byte
+	gr     gqlResponse
+	jerr   error // the body is not a GraphQL answer
+}
+
+// step is what classify decides to do about an answer.
+type step int
+
+const (
+	stepOK       step = iota // decode the data
+	stepRetry                // a transient failure: back off and try again
+	stepThrottle             // rate-limited: wait (pace, or wait) and try again
+	stepRenew                // the token was refused: obtain a new one, once
+	stepFail                 // give up with err
+)
+
+type verdict struct {
+	step step
+	why  string        // stepRetry: the reason, for logs and the last error
+	wait time.Duration // stepThrottle: how long, when pace cannot tell
+	err  error         // stepFail
+}
+
+// attempts counts what a request has been through.
+type attempts struct {
+	transient, throttled int
+	renewed              bool
+}
+
 // do runs one GraphQL request, waiting out the rate limit and retrying
-// transient failures, and decodes data into out.
+// transient failures, and decodes data into out: a loop of one round trip
+// and one classify step.
 func (c *client) do(ctx context.Context, r request, out any) (*costInfo, error) {
 	body, err := json.Marshal(map[string]any{"query": r.query, "variables": r.vars})
 	if err != nil {
 		return nil, fmt.Errorf("shopify: encode the %s query: %w", r.what, err)
 	}
-	transient, throttled, renewed := 0, 0, false
-	retry := func(why string, status int) error {
-		transient++
-		if transient >= maxTransient {
-			if status > 0 {
-				return fmt.Errorf("shopify: the API kept failing while reading %s (HTTP %d, %d attempts): Shopify may be having an incident; the next run tries again", r.what, status, transient)
-			}
-			return fmt.Errorf("shopify: cannot reach %s (%d attempts): %s", c.base, transient, why)
-		}
-		c.log.Info("shopify: transient failure, retrying", "what", r.what, "why", why, "attempt", transient)
-		return c.sleep(ctx, backoff(transient))
-	}
+	var at attempts
 	for {
 		if err := c.pace(ctx, r.cost); err != nil {
 			return nil, err
 		}
-		tok, err := c.accessToken(ctx)
+		a, err := c.roundTrip(ctx, body)
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(), bytes.NewReader(body))
-		if err != nil {
-			return nil, fmt.Errorf("shopify: build request: %w", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", userAgent)
-		req.Header.Set("X-Shopify-Access-Token", tok.Reveal())
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if err := retry(netReason(err), 0); err != nil {
+		v := c.classify(&r, &a, &at)
+		switch v.step {
+		case stepOK:
+			return c.accept(r, &a, out)
+		case stepFail:
+			return nil, v.err
+		case stepRenew:
+			c.invalidate()
+		case stepThrottle:
+			if err := c.sleep(ctx, v.wait); err != nil {
 				return nil, err
 			}
-			continue
-		}
-		raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-		resp.Body.Close()
-		if rerr != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if err := retry(netReason(rerr), 0); err != nil {
+		case stepRetry:
+			if err := c.retryAfter(ctx, r, &at, v.why, a.status); err != nil {
 				return nil, err
 			}
-			continue
-		}
-		c.noteVersion(resp.Header.Get("X-Shopify-Api-Version"))
-		var gr gqlResponse
-		jerr := json.Unmarshal(raw, &gr)
-		c.noteCost(gr.Extensions.Cost)
-		status := resp.StatusCode
-		switch {
-		case status == http.StatusOK || status == http.StatusTooManyRequests:
-			if gr.code("THROTTLED") != nil || status == http.StatusTooManyRequests {
-				throttled++
-				if throttled > maxThrottled {
-					return nil, fmt.Errorf("shopify: still throttled after %d waits while reading %s: another app or agent may be using this app's rate limit", throttled, r.what)
-				}
-				if ci := gr.Extensions.Cost; ci != nil && ci.ThrottleStatus.MaximumAvailable > 0 && ci.RequestedQueryCost > ci.ThrottleStatus.MaximumAvailable {
-					// No wait can ever make room: the query must ask for less.
-					return nil, &maxCostError{cost: ci.RequestedQueryCost, max: ci.ThrottleStatus.MaximumAvailable}
-				}
-				if ci := gr.Extensions.Cost; ci != nil && ci.ThrottleStatus.RestoreRate > 0 {
-					r.cost = math.Max(r.cost, ci.RequestedQueryCost)
-					c.log.Info("shopify: throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
-					continue // pace waits the deficit out
-				}
-				wait := backoff(min(throttled, 4))
-				if s, err := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); err == nil && s > 0 {
-					wait = time.Duration(s * float64(time.Second))
-				}
-				if err := c.sleep(ctx, wait); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if jerr != nil {
-				if err := retry("unreadable answer", status); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if e := gr.code("MAX_COST_EXCEEDED"); e != nil {
-				return nil, &maxCostError{cost: e.Extensions.Cost, max: e.Extensions.MaxCost}
-			}
-			if gr.code("INTERNAL_SERVER_ERROR") != nil && len(gr.Data) == 0 {
-				if err := retry("internal server error", 500); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if err := c.fatalErrors(r, gr); err != nil {
-				return nil, err
-			}
-			if out != nil && len(gr.Data) > 0 && string(gr.Data) != "null" {
-				if err := json.Unmarshal(gr.Data, out); err != nil {
-					return nil, fmt.Errorf("shopify: unreadable answer to the %s query: %w", r.what, err)
-				}
-			}
-			if w := searchWarnings(gr.Extensions.Search); w != "" {
-				c.log.Warn("shopify: the search filter was not fully understood", "what", r.what, "warnings", w)
-			}
-			return gr.Extensions.Cost, nil
-		case status == http.StatusUnauthorized:
-			if c.clientID != "" && !renewed {
-				renewed = true
-				c.invalidate()
-				continue
-			}
-			return nil, errRevoked()
-		case status == http.StatusPaymentRequired:
-			return nil, errFrozen(c.shop)
-		case status == http.StatusLocked:
-			return nil, errLocked(c.shop)
-		case status == http.StatusNotFound:
-			return nil, errNoShop(c.shop, c.base, c.version)
-		case status == http.StatusForbidden:
-			return nil, errDenied(r.what, gr.Errors.text(), status)
-		case status >= 500:
-			if err := retry(http.StatusText(status), status); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("shopify: unexpected answer while reading %s (HTTP %d): %s", r.what, status, trim(string(raw), 200))
 		}
 	}
+}
+
+// roundTrip sends the request once. Its error is only the context's or a
+// request that cannot be built; transport failures are in the answer.
+func (c *client) roundTrip(ctx context.Context, body []byte) (answer, error) {
+	tok, err := c.accessToken(ctx)
+	if err != nil {
+		return answer{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(), bytes.NewReader(body))
+	if err != nil {
+		return answer{}, fmt.Errorf("shopify: build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("X-Shopify-Access-Token", tok.Reveal())
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return answer{}, ctx.Err()
+		}
+		return answer{netErr: err}, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	resp.Body.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			return answer{}, ctx.Err()
+		}
+		return answer{netErr: err}, nil
+	}
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: raw}
+	a.jerr = json.Unmarshal(raw, &a.gr)
+	c.noteVersion(resp.Header.Get("X-Shopify-Api-Version"))
+	c.noteCost(a.gr.Extensions.Cost)
+	return a, nil
+}
+
+// classify decides what an answer means: ok, retry, throttle, renew or
+// fail.
+func (c *client) classify(r *request, a *answer, at *attempts) verdict {
+	switch st := a.status; {
+	case a.netErr != nil:
+		return verdict{step: stepRetry, why: netReason(a.netErr)}
+	case st == http.StatusTooManyRequests || st == http.StatusOK && a.gr.code("THROTTLED") != nil:
+		return c.throttled(r, a, at)
+	case st == http.StatusOK:
+		return c.classifyOK(r, a)
+	case st == http.StatusUnauthorized:
+		if c.clientID != "" && !at.renewed {
+			at.renewed = true
+			return verdict{step: stepRenew}
+		}
+		return verdict{step: stepFail, err: errRevoked()}
+	case st == http.StatusPaymentRequired:
+		return verdict{step: stepFail, err: errFrozen(c.shop)}
+	case st == http.StatusLocked:
+		return verdict{step: stepFail, err: errLocked(c.shop)}
+	case st == http.StatusNotFound:
+		return verdict{step: stepFail, err: errNoShop(c.shop, c.base, c.version)}
+	case st == http.StatusForbidden:
+		return verdict{step: stepFail, err: errDenied(r.what, a.gr.Errors.text(), st)}
+	case st >= 500:
+		return verdict{step: stepRetry, why: http.StatusText(st)}
+	}
+	return verdict{step: stepFail, err: fmt.Errorf("shopify: unexpected answer while reading %s (HTTP %d): %s", r.what, a.status, trim(string(a.raw), 200))}
+}
+
+// throttled waits a THROTTLED answer out: pace waits the deficit when the
+// answer tells the bucket, else Retry-After or a back-off.
+func (c *client) throttled(r *request, a *answer, at *attempts) verdict {
+	at.throttled++
+	if at.throttled > maxThrottled {
+		return verdict{step: stepFail, err: fmt.Errorf("shopify: still throttled after %d waits while reading %s: another app or agent may be using this app's rate limit", at.throttled, r.what)}
+	}
+	ci := a.gr.Extensions.Cost
+	if ci != nil && ci.ThrottleStatus.MaximumAvailable > 0 && ci.RequestedQueryCost > ci.ThrottleStatus.MaximumAvailable {
+		// No wait can ever make room: the query must ask for less.
+		return verdict{step: stepFail, err: &maxCostError{cost: ci.RequestedQueryCost, max: ci.ThrottleStatus.MaximumAvailable}}
+	}
+	if ci != nil && ci.ThrottleStatus.RestoreRate > 0 {
+		r.cost = math.Max(r.cost, ci.RequestedQueryCost)
+		c.log.Info("shopify: throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
+		return verdict{step: stepThrottle} // pace waits the deficit out
+	}
+	wait := backoff.Delay(min(at.throttled, 4))
+	ra := a.header.Get("Retry-After")
+	if s, err := strconv.ParseFloat(ra, 64); err == nil && s > 0 { // Shopify sends "2.0"
+		wait = time.Duration(s * float64(time.Second))
+	} else if d := retry.After(ra, c.now()); d > 0 {
+		wait = d
+	}
+	return verdict{step: stepThrottle, wait: wait}
+}
+
+// classifyOK reads an HTTP 200 that is not THROTTLED.
+func (c *client) classifyOK(r *request, a *answer) verdict {
+	if a.jerr != nil {
+		return verdict{step: stepRetry, why: "unreadable answer"}
+	}
+	if e := a.gr.code("MAX_COST_EXCEEDED"); e != nil {
+		return verdict{step: stepFail, err: &maxCostError{cost: e.Extensions.Cost, max: e.Extensions.MaxCost}}
+	}
+	if a.gr.code("INTERNAL_SERVER_ERROR") != nil && len(a.gr.Data) == 0 {
+		a.status = 500
+		return verdict{step: stepRetry, why: "internal server error"}
+	}
+	if err := c.fatalErrors(*r, a.gr); err != nil {
+		return verdict{step: stepFail, err: err}
+	}
+	return verdict{step: stepOK}
+}
+
+// accept decodes an answer classified ok.
+func (c *client) accept(r request, a *answer, out any) (*costInfo, error) {
+	if out != nil && len(a.gr.Data) > 0 && string(a.gr.Data) != "null" {
+		if err := json.Unmarshal(a.gr.Data, out); err != nil {
+			return nil, fmt.Errorf("shopify: unreadable answer to the %s query: %w", r.what, err)
+		}
+	}
+	if w := searchWarnings(a.gr.Extensions.Search); w != "" {
+		c.log.Warn("shopify: the search filter was not fully understood", "what", r.what, "warnings", w)
+	}
+	return a.gr.Extensions.Cost, nil
+}
+
+// retryAfter counts a transient failure and backs off, or gives up after
+// maxTransient of them.
+func (c *client) retryAfter(ctx context.Context, r request, at *attempts, why string, status int) error {
+	at.transient++
+	if at.transient >= maxTransient {
+		if status > 0 {
+			return fmt.Errorf("shopify: the API kept failing while reading %s (HTTP %d, %d attempts): Shopify may be having an incident; the next run tries again", r.what, status, at.transient)
+		}
+		return fmt.Errorf("shopify: cannot reach %s (%d attempts): %s", c.base, at.transient, why)
+	}
+	c.log.Info("shopify: transient failure, retrying", "what", r.what, "why", why, "attempt", at.transient)
+	return c.sleep(ctx, backoff.Delay(at.transient))
 }
 
 // fatalErrors turns GraphQL errors into the operator's explanation. An
@@ -479,7 +549,7 @@ func (c *client) accessToken(ctx context.Context) (record.Secret, error) {
 				}
 				return record.Secret{}, fmt.Errorf("shopify: cannot obtain an access token from %s (%d attempts): %s", c.base, attempt, why)
 			}
-			if err := c.sleep(ctx, backoff(attempt)); err != nil {
+			if err := c.sleep(ctx, backoff.Delay(attempt)); err != nil {
 				return record.Secret{}, err
 			}
 		default:
@@ -531,7 +601,7 @@ func (c *client) download(ctx context.Context, u string, offset int64) (io.ReadC
 			}
 			return nil, fmt.Errorf("shopify: cannot download the bulk result (%d attempts): %s", attempt, why)
 		}
-		if err := c.sleep(ctx, backoff(attempt)); err != nil {
+		if err := c.sleep(ctx, backoff.Delay(attempt)); err != nil {
 			return nil, err
 		}
 	}

@@ -15,8 +15,10 @@ import (
 //     order: an edit is a new revision of the sale;
 //   - each RefundAgreement or ReturnAgreement with product lines returned
 //     makes a `return` at its happenedAt, keyed by the agreement;
-//   - the product lines an exchange sells (ORDER sales inside a
-//     ReturnAgreement) make a `sale` at its happenedAt, keyed by the agreement;
+//   - an exchange (a ReturnAgreement that also sells product lines: ORDER
+//     sales) is one visit, so one transaction at its happenedAt, keyed by the
+//     agreement, with both sides: net and items are their sums, and it is a
+//     `sale` when the net is ≥ 0, else a `return`;
 //   - a cancellation makes a `return` at cancelledAt, keyed by the order: it
 //     carries the refund Shopify records at cancellation, and reverses
 //     whatever that refund left, so a cancelled order nets to zero.
@@ -116,6 +118,17 @@ func isSaleAgreement(a *gAgreement) bool {
 	return true
 }
 
+// sellsProducts reports whether a return agreement also sells product
+// lines: an exchange.
+func sellsProducts(a *gAgreement) bool {
+	for _, s := range a.Sales.Nodes {
+		if s.ActionType == "ORDER" && s.LineType == "PRODUCT" {
+			return true
+		}
+	}
+	return false
+}
+
 func unpaid(status string) bool {
 	switch status {
 	case "PENDING", "AUTHORIZED", "PARTIALLY_PAID", "EXPIRED", "VOIDED":
@@ -166,63 +179,28 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 		}
 	}
 
-	var sale, all part
-	var saleAt time.Time
-	var cancelParts []*gAgreement
-	var others []*gAgreement
-	for k := range o.Agreements.Edges {
-		a := &o.Agreements.Edges[k].Node
-		all.addAll(a.Sales.Nodes)
-		if isSaleAgreement(a) {
-			sale.addAll(a.Sales.Nodes)
-			if a.Typename != "OrderEditAgreement" && a.Reason != "ORDER_EDIT" && (saleAt.IsZero() || a.HappenedAt.Before(saleAt)) {
-				saleAt = a.HappenedAt
-			}
-			continue
-		}
-		if o.CancelledAt != nil && absDur(a.HappenedAt.Sub(*o.CancelledAt)) <= cancelMatch {
-			cancelParts = append(cancelParts, a)
-			continue
-		}
-		others = append(others, a)
-	}
-	if saleAt.IsZero() {
-		saleAt = o.ProcessedAt
-		if saleAt.IsZero() {
-			saleAt = o.CreatedAt
-		}
-	}
+	led := splitLedger(o)
 	var recs []record.Record
-	recs = append(recs, mk(record.KindSale, prefix+"order:"+orderID, saleAt, &sale, !unpaid(o.DisplayFinancialStatus)))
-	for _, a := range others {
-		var ret, exch part
-		for _, s := range a.Sales.Nodes {
-			if s.ActionType == "ORDER" && s.LineType == "PRODUCT" {
-				exch.add(s)
-			} else {
-				ret.add(s)
-			}
-		}
+	recs = append(recs, mk(record.KindSale, prefix+"order:"+orderID, led.saleAt, &led.sale, !unpaid(o.DisplayFinancialStatus)))
+	for _, a := range led.others {
+		var p part
+		p.addAll(a.Sales.Nodes)
 		aid := numericID(a.ID)
-		if ret.products > 0 {
-			recs = append(recs, mk(record.KindReturn, prefix+"refund:"+aid, a.HappenedAt, &ret, true))
-		}
-		if exch.products > 0 {
-			recs = append(recs, mk(record.KindSale, prefix+"exchange:"+aid, a.HappenedAt, &exch, true))
+		switch {
+		case sellsProducts(a):
+			// An exchange: one visit, so one transaction with both sides,
+			// a sale unless it paid money back.
+			kind := record.KindSale
+			if p.net.Decimal().IsNegative() {
+				kind = record.KindReturn
+			}
+			recs = append(recs, mk(kind, prefix+"exchange:"+aid, a.HappenedAt, &p, true))
+		case p.products > 0:
+			recs = append(recs, mk(record.KindReturn, prefix+"refund:"+aid, a.HappenedAt, &p, true))
 		}
 	}
-	if o.CancelledAt != nil {
-		var c part
-		for _, a := range cancelParts {
-			c.addAll(a.Sales.Nodes)
-		}
-		// Whatever the ledger still counts after every agreement is reversed
-		// at cancellation.
-		c.net = c.net.Sub(all.net)
-		c.items -= all.items
-		if len(cancelParts) > 0 || !all.net.IsZero() || all.items != 0 {
-			recs = append(recs, mk(record.KindReturn, prefix+"cancel:"+orderID, *o.CancelledAt, &c, true))
-		}
+	if c, ok := led.cancellation(o); ok {
+		recs = append(recs, mk(record.KindReturn, prefix+"cancel:"+orderID, *o.CancelledAt, &c, true))
 	}
 	out := outcome{}
 	for _, r := range recs {
@@ -236,4 +214,55 @@ func (i *Importer) convert(o *gOrder, zoneFor func(binding) *time.Location, emit
 		out.records = append(out.records, r)
 	}
 	return out
+}
+
+// ledger is an order's agreements sorted into the sale, the cancellation's
+// and the others (refunds, returns, exchanges).
+type ledger struct {
+	sale, all   part
+	saleAt      time.Time
+	cancelParts []*gAgreement
+	others      []*gAgreement
+}
+
+func splitLedger(o *gOrder) ledger {
+	var l ledger
+	for k := range o.Agreements.Edges {
+		a := &o.Agreements.Edges[k].Node
+		l.all.addAll(a.Sales.Nodes)
+		switch {
+		case isSaleAgreement(a):
+			l.sale.addAll(a.Sales.Nodes)
+			if a.Typename != "OrderEditAgreement" && a.Reason != "ORDER_EDIT" && (l.saleAt.IsZero() || a.HappenedAt.Before(l.saleAt)) {
+				l.saleAt = a.HappenedAt
+			}
+		case o.CancelledAt != nil && absDur(a.HappenedAt.Sub(*o.CancelledAt)) <= cancelMatch:
+			l.cancelParts = append(l.cancelParts, a)
+		default:
+			l.others = append(l.others, a)
+		}
+	}
+	if l.saleAt.IsZero() {
+		l.saleAt = o.ProcessedAt
+		if l.saleAt.IsZero() {
+			l.saleAt = o.CreatedAt
+		}
+	}
+	return l
+}
+
+// cancellation is the cancel return of a cancelled order: the agreements
+// recorded at cancellation, and whatever the ledger still counts after
+// every agreement, reversed. It is false when there is nothing to record.
+func (l *ledger) cancellation(o *gOrder) (part, bool) {
+	var c part
+	if o.CancelledAt == nil {
+		return c, false
+	}
+	for _, a := range l.cancelParts {
+		c.addAll(a.Sales.Nodes)
+	}
+	c.net = c.net.Sub(l.all.net)
+	c.items -= l.all.items
+	return c, len(l.cancelParts) > 0 || !l.all.net.IsZero() || l.all.items != 0
 }

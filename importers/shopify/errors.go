@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/tmas/storeagent/importers/record"
 )
 
 // Conditions callers may branch on with errors.Is: the agent turns the
@@ -28,7 +30,19 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.msg }
-func (e *Error) Unwrap() error { return e.Kind }
+
+// Unwrap gives the condition and, for refused credentials and missing
+// scopes (HTTP 401, 403, ACCESS_DENIED, a refused client secret),
+// record.ErrCredentials: retrying cannot fix those, a person must.
+func (e *Error) Unwrap() []error {
+	switch {
+	case e.Kind == nil:
+		return nil
+	case e.Kind == ErrUnauthorized || e.Kind == ErrAccessDenied:
+		return []error{e.Kind, record.ErrCredentials}
+	}
+	return []error{e.Kind}
+}
 
 // Fix says what to do about it, for doctor.
 func (e *Error) Fix() string { return e.fix }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tmas/storeagent/importers/record"
+	"github.com/tmas/storeagent/importers/retry"
 )
 
 // Options are what the agent (or a test) provides besides the configuration.
@@ -33,23 +34,27 @@ type Options struct {
 
 // Importer reads a shop's Point of Sale orders as transactions.
 type Importer struct {
-	cfg       Config
-	shop      string
-	c         *client
-	log       *slog.Logger
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
-	bindings  map[string]binding // by numeric Shopify location id
-	bulkPoll  time.Duration
-	bulkWait  time.Duration
-	needsZone bool
+	cfg      Config
+	shop     string
+	c        *client
+	log      *slog.Logger
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	bindings map[string]binding // by numeric Shopify location id
+	bulkPoll time.Duration
+	bulkWait time.Duration
 
-	mu       sync.Mutex
-	first    int     // orders per page
-	perOrder float64 // requested points per order, as Shopify counts them
-	maxCost  float64
-	shopZone *time.Location
-	scopes   map[string]bool
+	mu         sync.Mutex
+	first      int     // orders per page
+	agFirst    int     // agreements per order in a page
+	salesFirst int     // sales per agreement in a page
+	scale      float64 // requested cost Shopify counts ÷ the cost orderCost predicts
+	maxCost    float64
+	shopZone   *time.Location
+	scopes     map[string]bool
+	// staffDenied: Shopify denied staffMember despite read_users (the
+	// shop's plan).
+	staffDenied bool
 }
 
 // The shape the agent calls (its own interface is declared there, by the
@@ -64,20 +69,6 @@ var _ interface {
 
 // Name is the source's name.
 func (i *Importer) Name() string { return record.SourceShopify }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // New builds an importer: it validates the configuration, reads the secret
 // and the location mapping, and calls nothing.
@@ -99,7 +90,7 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
+		opts.Sleep = retry.Sleep
 	}
 	if opts.BulkPoll <= 0 {
 		opts.BulkPoll = 5 * time.Second
@@ -128,7 +119,8 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 		c.clientID, c.secret = cfg.ClientID, sec
 	}
 	i := &Importer{cfg: cfg, shop: shop, c: c, log: log, now: opts.Now, sleep: opts.Sleep, bindings: map[string]binding{},
-		bulkPoll: opts.BulkPoll, bulkWait: opts.BulkWait, perOrder: 1 + orderCost, maxCost: maxQueryCost}
+		bulkPoll: opts.BulkPoll, bulkWait: opts.BulkWait,
+		agFirst: agreementsFirst, salesFirst: salesFirst, scale: 1, maxCost: maxQueryCost}
 	i.first = i.fit()
 	var errs []error
 	for _, b := range bindings {
@@ -141,9 +133,6 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 			errs = append(errs, fmt.Errorf("shopify: locations %s and %s are both mapped to Shopify location %s", prev.location, b.LocationID, id))
 			continue
 		}
-		if b.Zone == nil {
-			i.needsZone = true
-		}
 		i.bindings[id] = binding{location: b.LocationID, zone: b.Zone, active: b.Active}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -152,44 +141,128 @@ func New(cfg Config, bindings []record.Binding, opts Options) (*Importer, error)
 	return i, nil
 }
 
+// Page sizes. A page of orders asks for agFirst agreements per order and
+// salesFirst sales per agreement, sized after each page for the orders of
+// that page (see resize); the orders that overflow are completed by
+// follow-up queries. The number of orders per
+// page is then the most the single-query cost limit allows, at the
+// requested cost Shopify counted for the last page.
+
+// perOrder is the requested cost of one order, as Shopify counts it
+// (under i.mu).
+func (i *Importer) perOrder() float64 {
+	return orderCost(i.staffLocked(), i.agFirst, i.salesFirst) * i.scale
+}
+
 // fit is how many orders a page may ask for within the single-query cost
-// limit and the configured page size.
+// limit and the configured page size (under i.mu).
 func (i *Importer) fit() int {
-	n := int(math.Floor((i.maxCost - 2) / i.perOrder))
+	n := int(math.Floor((i.maxCost - 2) / i.perOrder()))
 	return max(1, min(n, i.cfg.PageSize))
 }
 
-func (i *Importer) pageFirst() (int, float64) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.first, 2 + float64(i.first)*i.perOrder
+// shape is the next page's sizes and requested cost.
+type shape struct {
+	first, agreements, sales int
+	cost                     float64
 }
 
-// learn adjusts the page size to the cost Shopify actually requested.
-func (i *Importer) learn(first int, ci *costInfo) {
-	if ci == nil || ci.RequestedQueryCost <= 2 || first <= 0 {
+func (i *Importer) pageShape() shape {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.first = i.fit()
+	return shape{first: i.first, agreements: i.agFirst, sales: i.salesFirst, cost: 2 + float64(i.first)*i.perOrder()}
+}
+
+// learn calibrates the cost model to the cost Shopify actually requested.
+func (i *Importer) learn(sh shape, ci *costInfo) {
+	if ci == nil || ci.RequestedQueryCost <= 2 || sh.first <= 0 {
 		return
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.perOrder = (ci.RequestedQueryCost - 2) / float64(first)
-	i.first = i.fit()
+	i.scale = (ci.RequestedQueryCost - 2) / float64(sh.first) / orderCost(i.staffLocked(), sh.agreements, sh.sales)
+}
+
+// resize sizes the nested connections for the orders of the last page:
+// the sizes that make the fewest requests per order, counting a page of as
+// many orders as the cost limit allows with those sizes, plus one
+// follow-up for each order that would overflow them.
+func (i *Importer) resize(orders []gOrder) {
+	if len(orders) == 0 {
+		return
+	}
+	shapes := make([][2]int, len(orders)) // per order: agreements, most sales of one agreement
+	for k := range orders {
+		a := &orders[k].Agreements
+		shapes[k][0] = len(a.Edges) + b2i(a.PageInfo.HasNextPage)
+		for _, e := range a.Edges {
+			shapes[k][1] = max(shapes[k][1], len(e.Node.Sales.Nodes)+b2i(e.Node.Sales.PageInfo.HasNextPage))
+		}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.agFirst, i.salesFirst = bestNested(shapes, func(a, s int) int {
+		return max(1, min(int(math.Floor((i.maxCost-2)/(orderCost(i.staffLocked(), a, s)*i.scale))), i.cfg.PageSize))
+	})
+}
+
+// bestNested picks the agreements and sales per order that minimise the
+// requests per order, given the orders' shapes and how many orders fit a
+// page at each size.
+func bestNested(shapes [][2]int, fit func(a, s int) int) (int, int) {
+	as, ss := map[int]bool{1: true}, map[int]bool{1: true}
+	for _, sh := range shapes {
+		as[max(1, min(sh[0], maxNestedFirst))] = true
+		ss[max(1, min(sh[1], maxNestedFirst))] = true
+	}
+	bestA, bestS, best := 1, 1, math.Inf(1)
+	for _, a := range sortedInts(as) {
+		for _, s := range sortedInts(ss) {
+			over := 0
+			for _, sh := range shapes {
+				if sh[0] > a || sh[1] > s {
+					over++
+				}
+			}
+			if r := 1/float64(fit(a, s)) + float64(over)/float64(len(shapes)); r < best-1e-12 {
+				bestA, bestS, best = a, s, r
+			}
+		}
+	}
+	return bestA, bestS
+}
+
+func sortedInts(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // shrink lowers the page size after MAX_COST_EXCEEDED; false when it cannot.
-func (i *Importer) shrink(first int, mc *maxCostError) bool {
+func (i *Importer) shrink(sh shape, mc *maxCostError) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if first <= 1 {
+	if sh.first <= 1 {
 		return false
 	}
 	if mc.max > 0 {
 		i.maxCost = mc.max
 	}
 	if mc.cost > 2 {
-		i.perOrder = (mc.cost - 2) / float64(first)
+		i.scale = (mc.cost - 2) / float64(sh.first) / orderCost(i.staffLocked(), sh.agreements, sh.sales)
 	}
-	i.first = min(i.fit(), first/2)
+	i.first = min(i.fit(), sh.first/2)
 	i.log.Info("shopify: query too expensive, asking fewer orders per page", "cost", mc.cost, "limit", mc.max, "orders_per_page", i.first)
 	return true
 }
@@ -221,10 +294,8 @@ func (i *Importer) Fetch(ctx context.Context, cursor []byte) (record.Page, error
 		}
 	}
 	var page record.Page
-	if i.needsZone {
-		if err := i.loadShop(ctx); err != nil {
-			return record.Page{}, err
-		}
+	if err := i.loadShop(ctx); err != nil { // the zone and the scopes, once
+		return record.Page{}, err
 	}
 	if st.After == "" && st.Bulk == nil {
 		page.Notes = append(page.Notes, i.visibilityNote(ctx, st, now)...)
@@ -282,11 +353,27 @@ func (i *Importer) loadShop(ctx context.Context) error {
 		i.log.Warn("shopify: the shop's time zone is unknown here: hours are counted in UTC for locations without a zone", "zone", d.Shop.IanaTimezone)
 		zone = time.UTC
 	}
+	scopes := d.scopes()
+	if !scopes["read_users"] {
+		i.log.Warn("shopify: the app lacks the read_users scope: records carry no staff_id (Shopify shows an order's staff member only with read_users, on the Advanced and Plus plans)")
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.shopZone, i.scopes = zone, d.scopes()
+	i.shopZone, i.scopes = zone, scopes
 	return nil
 }
+
+// staff reports whether orders are read with their staff member: only
+// with read_users, without which Shopify denies the field and fails bulk
+// exports that ask for it.
+func (i *Importer) staff() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.staffLocked()
+}
+
+// staffLocked is staff under i.mu.
+func (i *Importer) staffLocked() bool { return i.scopes["read_users"] && !i.staffDenied }
 
 func (i *Importer) zoneFor(b binding) *time.Location {
 	if b.zone != nil {
@@ -371,12 +458,13 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 	search := searchQuery(st)
 	var d ordersData
 	for {
-		first, cost := i.pageFirst()
-		vars := map[string]any{"first": first, "after": nilIfEmpty(st.After), "query": search}
-		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery, vars: vars, cost: cost}, &d)
+		sh := i.pageShape()
+		vars := map[string]any{"first": sh.first, "after": nilIfEmpty(st.After), "query": search,
+			"agreementsFirst": sh.agreements, "salesFirst": sh.sales}
+		ci, err := i.c.do(ctx, request{what: "orders", query: ordersQuery(i.staff()), vars: vars, cost: sh.cost}, &d)
 		var mc *maxCostError
 		if errors.As(err, &mc) {
-			if !i.shrink(first, mc) {
+			if !i.shrink(sh, mc) {
 				return fmt.Errorf("shopify: even one order per request exceeds Shopify's query cost limit (%.0f > %.0f)", mc.cost, mc.max)
 			}
 			continue
@@ -384,10 +472,11 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 		if err != nil {
 			return err
 		}
-		i.learn(first, ci)
+		i.learn(sh, ci)
 		break
 	}
 	orders := d.Orders.Nodes
+	i.resize(orders)
 	kept := orders[:0]
 	for k := range orders {
 		o := &orders[k]
@@ -532,15 +621,21 @@ func (i *Importer) Locations(ctx context.Context) ([]record.Location, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The Admin API gives no time zone per location (Location and its
+	// address have none): TimeZone stays empty rather than showing the
+	// shop's as if it were the location's, and the note says so.
 	out := make([]record.Location, 0, len(locs))
 	for _, l := range locs {
-		rl := record.Location{ID: l.id, Name: l.name, TimeZone: sd.Shop.IanaTimezone, Active: l.active}
+		rl := record.Location{ID: l.id, Name: l.name, Active: l.active}
+		var notes []string
 		if b, ok := i.bindings[numericID(l.id)]; ok {
-			rl.Note = "mapped to TMAS location " + b.location
+			notes = append(notes, "mapped to TMAS location "+b.location)
 		}
 		if !l.active {
-			rl.Note = strings.TrimPrefix(rl.Note+"; deactivated in Shopify", "; ")
+			notes = append(notes, "deactivated in Shopify")
 		}
+		notes = append(notes, "Shopify gives no time zone per location (the shop's is "+sd.Shop.IanaTimezone+"): set the store's timezone in the locations mapping")
+		rl.Note = strings.Join(notes, "; ")
 		out = append(out, rl)
 	}
 	return out, nil
@@ -598,6 +693,12 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		all.Detail = "not granted (advisory): orders older than 60 days cannot be read; longer backfills will warn"
 	}
 	out = append(out, all)
+	users := record.Finding{Check: "shopify scope read_users", OK: true, Detail: "granted: sales carry the staff id of who rang them up"}
+	if !scopes["read_users"] {
+		users.Detail = "not granted (advisory): records carry no staff id; Shopify shows an order's staff member only with read_users (Advanced and Plus plans)"
+		users.Fix = "to import staff ids, add read_users to the app's Admin API scopes and reinstall the app"
+	}
+	out = append(out, users)
 	if !scopes["read_locations"] {
 		return out
 	}

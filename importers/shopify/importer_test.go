@@ -18,7 +18,7 @@ import (
 // refund, and of a cancelled order.
 func TestRecordsOfOneOrder(t *testing.T) {
 	tor := zone(t, "America/Toronto")
-	r := newRig(t, now0, shopifytest.Options{})
+	r := newRig(t, now0, shopifytest.Options{Scopes: []string{"read_orders", "read_locations", "read_users"}})
 	loc := r.srv.AddLocation("Queen St", true)
 	sold := time.Date(2026, 11, 20, 14, 5, 0, 0, tor)
 	o := r.srv.AddOrder(shopifytest.Order{Name: "#1042", Location: loc, ProcessedAt: sold, Staff: "gid://shopify/StaffMember/9001",
@@ -48,14 +48,13 @@ func TestRecordsOfOneOrder(t *testing.T) {
 			Transaction: &record.Transaction{Kind: "sale", OccurredAt: sold, Receipt: "#1042", NetSales: m("18.00"), Tax: m("2.99"),
 				Shipping: m("5.00"), Tips: m("3.00"), Discounts: m("2.00"), Currency: "CAD", Items: 2, StaffID: "9001", Paid: true,
 				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: 2, Net: m("18.00")}}}},
-		{Type: "transaction", Key: "shopify:acme:refund:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev1,
-			Transaction: &record.Transaction{Kind: "return", OccurredAt: time.Date(2026, 11, 21, 10, 15, 0, 0, tor), Receipt: "#1042",
-				NetSales: m("-9.00"), Tax: m("-1.17"), Discounts: m("-1.00"), Currency: "CAD", Items: -1, Paid: true,
-				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: -1, Net: m("-9.00")}}}},
+		// The exchange is one visit: one transaction with both sides
+		// (net 14.00 − 9.00 ≥ 0, so a sale).
 		{Type: "transaction", Key: "shopify:acme:exchange:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev1,
 			Transaction: &record.Transaction{Kind: "sale", OccurredAt: time.Date(2026, 11, 21, 10, 15, 0, 0, tor), Receipt: "#1042",
-				NetSales: m("14.00"), Tax: m("1.82"), Currency: "CAD", Items: 1, Paid: true,
-				Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: 1, Net: m("14.00")}}}},
+				NetSales: m("5.00"), Tax: m("0.65"), Discounts: m("-1.00"), Currency: "CAD", Items: 0, Paid: true,
+				Lines: []record.Line{{SKU: "MUG-1", Barcode: "0123456789012", Title: "Mug", Qty: -1, Net: m("-9.00")},
+					{SKU: "MUG-2", Title: "Big mug", Qty: 1, Net: m("14.00")}}}},
 		{Type: "transaction", Key: "shopify:acme:refund:" + id(rf), Source: "shopify", LocationID: "0421", RevHint: rev1,
 			Transaction: &record.Transaction{Kind: "return", OccurredAt: time.Date(2026, 11, 22, 16, 45, 0, 0, tor), Receipt: "#1042",
 				NetSales: m("-14.00"), Tax: m("-2.47"), Shipping: m("-5.00"), Currency: "CAD", Items: -1, Paid: true,
@@ -252,10 +251,12 @@ func TestLocationsAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Shopify has no zone per location: none is shown as the location's.
+	noZone := "Shopify gives no time zone per location (the shop's is America/Toronto): set the store's timezone in the locations mapping"
 	wantLocs := []record.Location{
-		{ID: "gid://shopify/Location/63590300001", Name: "Queen St", TimeZone: "America/Toronto", Active: true, Note: "mapped to TMAS location 0421"},
-		{ID: "gid://shopify/Location/63590300002", Name: "Old Mall", TimeZone: "America/Toronto", Active: false, Note: "mapped to TMAS location 0422; deactivated in Shopify"},
-		{ID: "gid://shopify/Location/63590300003", Name: "Warehouse", TimeZone: "America/Toronto", Active: true},
+		{ID: "gid://shopify/Location/63590300001", Name: "Queen St", Active: true, Note: "mapped to TMAS location 0421; " + noZone},
+		{ID: "gid://shopify/Location/63590300002", Name: "Old Mall", Active: false, Note: "mapped to TMAS location 0422; deactivated in Shopify; " + noZone},
+		{ID: "gid://shopify/Location/63590300003", Name: "Warehouse", Active: true, Note: noZone},
 	}
 	if d := cmp.Diff(wantLocs, locs); d != "" {
 		t.Errorf("locations (-want +got):\n%s", d)
@@ -266,6 +267,8 @@ func TestLocationsAndCheck(t *testing.T) {
 		{Check: "shopify scope read_orders", OK: true, Detail: "granted"},
 		{Check: "shopify scope read_locations", OK: true, Detail: "granted"},
 		{Check: "shopify scope read_all_orders", OK: true, Detail: "not granted (advisory): orders older than 60 days cannot be read; longer backfills will warn"},
+		{Check: "shopify scope read_users", OK: true, Detail: "not granted (advisory): records carry no staff id; Shopify shows an order's staff member only with read_users (Advanced and Plus plans)",
+			Fix: "to import staff ids, add read_users to the app's Admin API scopes and reinstall the app"},
 		{Check: "shopify location 0421", OK: true, Detail: `Shopify location 63590300001 "Queen St"`},
 		{Check: "shopify location 0422", OK: false, Detail: `Shopify location 63590300002 "Old Mall" is deactivated: it records no new sales`,
 			Fix: "reactivate it in Shopify admin > Settings > Locations, or map the store to the location it uses now"},
@@ -281,5 +284,90 @@ func TestLocationsAndCheck(t *testing.T) {
 	wantDown := []record.Finding{{Check: "shopify credentials", OK: false, Detail: errRevoked().Error(), Fix: errRevoked().Fix()}}
 	if d := cmp.Diff(wantDown, got); d != "" {
 		t.Errorf("findings after uninstall (-want +got):\n%s", d)
+	}
+}
+
+// An exchange that pays money back (the new item is cheaper) is one
+// transaction too, a return: net and items are the sums of both sides.
+func TestExchangeThatPaysBackIsOneReturn(t *testing.T) {
+	tor := zone(t, "America/Toronto")
+	r := newRig(t, now0, shopifytest.Options{})
+	loc := r.srv.AddLocation("Queen St", true)
+	sold := time.Date(2026, 11, 20, 14, 5, 0, 0, tor)
+	o := r.srv.AddOrder(shopifytest.Order{Name: "#1050", Location: loc, ProcessedAt: sold,
+		Lines: []shopifytest.Line{{Title: "Big mug", SKU: "MUG-2", Qty: 2, Price: "14.00", Tax: "3.64"}}})
+	at := time.Date(2026, 11, 21, 9, 30, 0, 0, tor)
+	ex := r.srv.Exchange(o, shopifytest.Exchange{At: at, Return: []shopifytest.ReturnLine{{Line: 0, Qty: 2}},
+		New: []shopifytest.Line{{Title: "Mug", SKU: "MUG-1", Qty: 1, Price: "10.00", Tax: "1.30"}}})
+	imp := r.importer(t, Config{DisableBulk: true}, []record.Binding{{LocationID: "0421", SourceID: loc, Zone: tor}})
+	recs, _, _ := run(t, imp, nil)
+	m := record.MustMoney
+	id := func(gid string) string { return gid[strings.LastIndexByte(gid, '/')+1:] }
+	rev := at.UnixMilli()
+	want := []record.Record{
+		{Type: "transaction", Key: "shopify:acme:exchange:" + id(ex), Source: "shopify", LocationID: "0421", RevHint: rev,
+			Transaction: &record.Transaction{Kind: "return", OccurredAt: at, Receipt: "#1050", NetSales: m("-18.00"), Tax: m("-2.34"),
+				Currency: "CAD", Items: -1, Paid: true,
+				Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: -2, Net: m("-28.00")}, {SKU: "MUG-1", Title: "Mug", Qty: 1, Net: m("10.00")}}}},
+		{Type: "transaction", Key: "shopify:acme:order:" + id(o), Source: "shopify", LocationID: "0421", RevHint: rev,
+			Transaction: &record.Transaction{Kind: "sale", OccurredAt: sold, Receipt: "#1050", NetSales: m("28.00"), Tax: m("3.64"),
+				Currency: "CAD", Items: 2, Paid: true, Lines: []record.Line{{SKU: "MUG-2", Title: "Big mug", Qty: 2, Net: m("28.00")}}}},
+	}
+	byKey := func(a, b record.Record) bool { return a.Key < b.Key }
+	if d := cmp.Diff(want, recs, moneyEq, cmpopts.SortSlices(byKey)); d != "" {
+		t.Errorf("records (-want +got):\n%s", d)
+	}
+}
+
+// Without read_users the importer does not ask for staffMember: paged
+// reads carry no staff id and a bulk export, which Shopify fails whole for
+// a denied field, runs instead of falling back to paged reads. With it,
+// both carry the staff id.
+func TestStaffOnlyWithReadUsers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		scopes   []string
+		bulk     bool
+		planless bool // the shop's plan shows no staff members
+		want     string
+		wantBulk int // bulk exports started; default 1 for bulk
+	}{
+		{name: "paged without read_users", scopes: []string{"read_orders", "read_locations"}, want: ""},
+		{name: "bulk without read_users", scopes: []string{"read_orders", "read_locations"}, bulk: true, want: ""},
+		{name: "paged with read_users", scopes: []string{"read_orders", "read_locations", "read_users"}, want: "9001"},
+		{name: "bulk with read_users", scopes: []string{"read_orders", "read_locations", "read_users"}, bulk: true, want: "9001"},
+		// read_users on a plan below Advanced: the first export fails
+		// ACCESS_DENIED and the window is exported again without staff.
+		{name: "bulk with read_users, plan without staff", scopes: []string{"read_orders", "read_locations", "read_users"}, bulk: true,
+			planless: true, want: "", wantBulk: 2},
+		{name: "paged with read_users, plan without staff", scopes: []string{"read_orders", "read_locations", "read_users"},
+			planless: true, want: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tor := zone(t, "America/Toronto")
+			r := newRig(t, now0, shopifytest.Options{Scopes: tc.scopes, StaffPlanless: tc.planless})
+			loc := r.srv.AddLocation("Queen St", true)
+			r.srv.AddOrder(shopifytest.Order{Location: loc, ProcessedAt: now0.Add(-3 * time.Hour), Staff: "gid://shopify/StaffMember/9001",
+				Lines: []shopifytest.Line{{Title: "Tea", Qty: 1, Price: "5.00"}}})
+			imp := r.importer(t, Config{DisableBulk: !tc.bulk, BulkAfter: record.Duration(time.Hour)}, []record.Binding{{LocationID: "0421", SourceID: loc, Zone: tor}})
+			recs, notes, _ := run(t, imp, nil)
+			var got []string
+			for _, rec := range recs {
+				got = append(got, rec.Kind+" staff="+rec.StaffID)
+			}
+			if d := cmp.Diff([]string{"sale staff=" + tc.want}, got); d != "" {
+				t.Errorf("records (-want +got):\n%s", d)
+			}
+			if len(notes) != 0 {
+				t.Errorf("got notes %q, want none", notes)
+			}
+			want := tc.wantBulk
+			if want == 0 && tc.bulk {
+				want = 1
+			}
+			if got := r.srv.Stats().BulkRuns; got != want {
+				t.Errorf("got %d bulk exports, want %d", got, want)
+			}
+		})
 	}
 }

@@ -15,8 +15,9 @@ import (
 // not fit is completed by follow-up queries.
 
 const (
-	agreementsFirst = 3  // agreements per order in a page of orders
-	salesFirst      = 8  // sales per agreement in a page of orders
+	agreementsFirst = 3  // agreements per order in the first page of orders
+	salesFirst      = 8  // sales per agreement in the first page of orders
+	maxNestedFirst  = 50 // the most agreements or sales a page asks per order
 	moreSalesFirst  = 20 // sales per agreement in a follow-up for more agreements
 )
 
@@ -28,15 +29,32 @@ const saleFields = `__typename actionType lineType quantity
 
 const orderFields = `id name createdAt processedAt updatedAt cancelledAt sourceName test displayFinancialStatus currencyCode
     app { name }
-    retailLocation { id }
+    retailLocation { id }`
+
+// staffField is asked for only when the app has read_users: without it
+// Shopify denies the field (a paged query carries on without it, a bulk
+// export fails whole).
+const staffField = `
     staffMember { id }`
 
-const ordersQuery = `query StoreagentOrders($first: Int!, $after: String, $query: String!) {
+func orderSelection(staff bool) string {
+	if staff {
+		return orderFields + staffField
+	}
+	return orderFields
+}
+
+// ordersQuery reads a page of orders with their first agreements and
+// sales.
+// The nested page sizes are variables: the importer sizes them for the
+// usual order of the last page.
+func ordersQuery(staff bool) string {
+	return `query StoreagentOrders($first: Int!, $after: String, $query: String!, $agreementsFirst: Int!, $salesFirst: Int!) {
   orders(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
     pageInfo { hasNextPage endCursor }
     nodes {
-      ` + orderFields + `
-      agreements(first: 3) {
+      ` + orderSelection(staff) + `
+      agreements(first: $agreementsFirst) {
         pageInfo { hasNextPage }
         edges { cursor node { ...StoreagentAgreement } }
       }
@@ -45,11 +63,12 @@ const ordersQuery = `query StoreagentOrders($first: Int!, $after: String, $query
 }
 fragment StoreagentAgreement on SalesAgreement {
   __typename id happenedAt reason
-  sales(first: 8) {
+  sales(first: $salesFirst) {
     pageInfo { hasNextPage endCursor }
     nodes { ` + saleFields + ` }
   }
 }`
+}
 
 const moreAgreementsQuery = `query StoreagentOrderAgreements($id: ID!, $after: String, $first: Int!, $salesFirst: Int!) {
   order(id: $id) {
@@ -96,12 +115,21 @@ const locationsQuery = `query StoreagentLocations($after: String) {
 // connection 2 + first × (1 + the cost of a node).
 const (
 	saleCost      = 3*2 + 2 // three MoneyBag{shopMoney} and lineItem{variant}
-	agreementCost = 2 + salesFirst*(1+saleCost)
-	orderCost     = 3 + 2 + agreementsFirst*(1+agreementCost) // app, retailLocation, staffMember, agreements
 	shopCost      = 3
 	locationsCost = 2 + 250
 	maxQueryCost  = 1000
 )
+
+// orderCost is the requested cost of one order node in a page of orders
+// (the node, app, retailLocation, staffMember when asked, and agreements
+// sized a × sales s).
+func orderCost(staff bool, a, s int) float64 {
+	objs := 3
+	if staff {
+		objs++
+	}
+	return float64(objs + 2 + a*(1+2+s*(1+saleCost)))
+}
 
 // followUpSizes are the page sizes of the follow-up queries that fit a cost
 // limit: agreements (with sales) per query for an order, and sales per query
@@ -122,11 +150,11 @@ func followUpSizes(limit float64) (agreements, agrSales int, agrCost float64, sa
 
 // bulkQuery is the same selection for a bulk operation: no page sizes, and
 // every nested connection's nodes come back as their own JSONL lines.
-func bulkQuery(search string) string {
+func bulkQuery(search string, staff bool) string {
 	return `{
   orders(query: ` + strconv.Quote(search) + `, sortKey: UPDATED_AT) {
     edges { node {
-      ` + orderFields + `
+      ` + orderSelection(staff) + `
       agreements { edges { node {
         __typename id happenedAt reason
         sales { edges { node { ` + saleFields + ` } } }
@@ -139,8 +167,11 @@ func bulkQuery(search string) string {
 // searchQuery is the orders filter for a window. Timestamps are quoted UTC:
 // unquoted, the colons break Shopify's search syntax, and without an offset
 // Shopify reads them in the shop's zone.
+//
+// source_name:pos has Shopify leave out online orders, so they cost no
+// rate-limit points; the importer still checks each order it gets.
 func searchQuery(st *cursorState) string {
-	q := "updated_at:>='" + st.Since.UTC().Format(time.RFC3339) + "' AND updated_at:<'" + st.Until.UTC().Format(time.RFC3339) + "'"
+	q := "source_name:pos AND updated_at:>='" + st.Since.UTC().Format(time.RFC3339) + "' AND updated_at:<'" + st.Until.UTC().Format(time.RFC3339) + "'"
 	if st.CreatedBefore != nil {
 		q += " AND created_at:<'" + st.CreatedBefore.UTC().Format(time.RFC3339) + "'"
 	}

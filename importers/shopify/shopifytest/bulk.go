@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,16 +22,30 @@ type bulkOp struct {
 	sig       string
 	canceled  bool
 	errorCode string
+	foreign   bool // another job of the app (StartForeignBulk)
 }
 
 func (op *bulkOp) gid() string { return "gid://shopify/BulkOperation/" + strconv.Itoa(7200000+op.n) }
 
 // StartForeignBulk simulates another job of the same app running a bulk
-// query for d: starting one answers OPERATION_IN_PROGRESS until then.
+// query (of products) for d: before API version 2026-01, starting one
+// answers OPERATION_IN_PROGRESS until then; from 2026-01 it is one of the
+// five that may run at once. bulkOperations lists it.
 func (s *Server) StartForeignBulk(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.foreignOp = s.opts.Clock.Now().Add(d)
+	now := s.opts.Clock.Now()
+	s.bulkOps = append(s.bulkOps, &bulkOp{n: len(s.bulkOps) + 1, query: "{ products { edges { node { id title } } } }",
+		createdAt: now.Add(-time.Second), doneAt: now.Add(d), foreign: true})
+}
+
+// maxConcurrentBulk is how many bulk queries may run at once: five from API
+// version 2026-01, one before.
+func maxConcurrentBulk(version string) int {
+	if version == "unstable" || version >= "2026-01" {
+		return 5
+	}
+	return 1
 }
 
 // FailNextBulk makes the next bulk operation end FAILED with this error code
@@ -68,24 +83,26 @@ func (q *queryRun) bulkPayload(op *bulkOp, errs ...ordered) *obj {
 	return &obj{typ: "BulkOperationRunQueryPayload", f: map[string]any{"bulkOperation": bo, "userErrors": ue}}
 }
 
-func (q *queryRun) running() *bulkOp {
+// running lists the bulk queries still running.
+func (q *queryRun) running() []*bulkOp {
+	var out []*bulkOp
 	for _, op := range q.s.bulkOps {
 		if !op.canceled && q.now.Before(op.doneAt) {
-			return op
+			out = append(out, op)
 		}
 	}
-	return nil
+	return out
 }
 
 func (q *queryRun) bulkRun(args map[string]any) (any, error) {
 	s := q.s
-	if q.now.Before(s.foreignOp) {
+	if run := q.running(); len(run) >= maxConcurrentBulk(q.version) {
+		if len(run) == 1 {
+			return q.bulkPayload(nil, userErrors("OPERATION_IN_PROGRESS",
+				"A bulk query operation for this app and shop is already in progress: "+run[0].gid()+".")), nil
+		}
 		return q.bulkPayload(nil, userErrors("OPERATION_IN_PROGRESS",
-			"A bulk query operation for this app and shop is already in progress: gid://shopify/BulkOperation/7199999.")), nil
-	}
-	if op := q.running(); op != nil {
-		return q.bulkPayload(nil, userErrors("OPERATION_IN_PROGRESS",
-			"A bulk query operation for this app and shop is already in progress: "+op.gid()+".")), nil
+			"A maximum of 5 bulk query operations can run at a time for this app and shop.")), nil
 	}
 	text := strArg(args, "query")
 	grouped, _ := args["groupObjects"].(bool)
@@ -135,11 +152,19 @@ func (q *queryRun) bulkRun(args map[string]any) (any, error) {
 			bc.roots++
 		}
 	}
+	// A field the app may not read fails the whole export, as on Shopify
+	// (staffMember without read_users, for one).
+	errorCode := s.failBulk
+	for _, ge := range e.errs {
+		if ge.Code == "ACCESS_DENIED" && errorCode == "" {
+			errorCode = "ACCESS_DENIED"
+		}
+	}
 	sig := make([]byte, 8)
 	_, _ = rand.Read(sig)
 	s.stats.BulkRuns++
 	bop := &bulkOp{n: len(s.bulkOps) + 1, query: text, createdAt: q.now, doneAt: q.now.Add(s.opts.BulkDuration),
-		data: bc.render(grouped), objects: len(bc.lines), roots: bc.roots, sig: hex.EncodeToString(sig), errorCode: s.failBulk}
+		data: bc.render(grouped), objects: len(bc.lines), roots: bc.roots, sig: hex.EncodeToString(sig), errorCode: errorCode}
 	s.failBulk = ""
 	s.bulkOps = append(s.bulkOps, bop)
 	return q.bulkPayload(bop), nil
@@ -205,4 +230,49 @@ func (s *Server) serveBulkFile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/jsonl")
 	http.ServeContent(w, r, name+".jsonl", op.createdAt, bytes.NewReader(op.data))
+}
+
+// bulkOperations serves the connection of the app's bulk operations, with
+// the search terms status:… and operation_type:… (joined by AND, with OR
+// between alternatives), sortKey CREATED_AT (or ID) and reverse.
+func (q *queryRun) bulkOperations(args map[string]any) (any, error) {
+	var alts [][][2]string
+	for _, alt := range strings.Split(strArg(args, "query"), " OR ") {
+		var terms [][2]string
+		for _, tok := range strings.Fields(alt) {
+			if strings.EqualFold(tok, "AND") {
+				continue
+			}
+			k, v, _ := strings.Cut(tok, ":")
+			terms = append(terms, [2]string{strings.ToLower(k), strings.ToUpper(strings.Trim(v, `'"`))})
+		}
+		alts = append(alts, terms)
+	}
+	match := func(o *obj) bool {
+		for _, terms := range alts {
+			ok := true
+			for _, t := range terms {
+				switch t[0] {
+				case "status":
+					ok = ok && o.f["status"] == t[1]
+				case "operation_type":
+					ok = ok && t[1] == "QUERY"
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	var all []*obj
+	for _, op := range q.s.bulkOps {
+		if o := q.bulkObj(op); match(o) {
+			all = append(all, o)
+		}
+	}
+	if rev, _ := args["reverse"].(bool); rev {
+		slices.Reverse(all)
+	}
+	return pageStatic(all, args)
 }

@@ -57,26 +57,12 @@ func (e *exec) analyze(typ string, sels []*selection, path []any, connDepth int)
 	for _, sel := range sels {
 		switch {
 		case sel.spread != "" || sel.name == "":
-			cond, sub := sel.typeCond, sel.sel
-			if sel.spread != "" {
-				fd := e.doc.frags[sel.spread]
-				if fd == nil {
-					e.fail(sel, path, "undefinedFragment", fmt.Sprintf("Fragment %s was used, but not defined", sel.spread))
-					continue
-				}
-				cond, sub = fd.typeCond, fd.sel
-			}
-			if cond == "" {
-				cond = typ
-			}
-			if e.s[cond] == nil || !(e.s.implements(cond, typ) || e.s.implements(typ, cond)) {
-				e.fail(sel, path, "inlineFragmentSpreadInvalid", fmt.Sprintf("Fragment on %s can't be spread inside %s", cond, typ))
-				continue
-			}
-			c := e.analyze(cond, sub, path, connDepth)
-			if cond == typ || e.s.implements(typ, cond) {
+			cond, c, ok := e.analyzeFragment(typ, sel, path, connDepth)
+			switch {
+			case !ok:
+			case cond == typ || e.s.implements(typ, cond):
 				common += c
-			} else {
+			default:
 				perCond[cond] += c
 			}
 		case sel.name == "__typename":
@@ -115,6 +101,28 @@ func (e *exec) analyze(typ string, sels []*selection, path []any, connDepth int)
 		most = max(most, c)
 	}
 	return common + most
+}
+
+// analyzeFragment validates a fragment spread or inline fragment and
+// returns its type condition and cost; false when it is invalid.
+func (e *exec) analyzeFragment(typ string, sel *selection, path []any, connDepth int) (string, int, bool) {
+	cond, sub := sel.typeCond, sel.sel
+	if sel.spread != "" {
+		fd := e.doc.frags[sel.spread]
+		if fd == nil {
+			e.fail(sel, path, "undefinedFragment", fmt.Sprintf("Fragment %s was used, but not defined", sel.spread))
+			return "", 0, false
+		}
+		cond, sub = fd.typeCond, fd.sel
+	}
+	if cond == "" {
+		cond = typ
+	}
+	if e.s[cond] == nil || !(e.s.implements(cond, typ) || e.s.implements(typ, cond)) {
+		e.fail(sel, path, "inlineFragmentSpreadInvalid", fmt.Sprintf("Fragment on %s can't be spread inside %s", cond, typ))
+		return "", 0, false
+	}
+	return cond, e.analyze(cond, sub, path, connDepth), true
 }
 
 func (e *exec) analyzeConn(sel *selection, def fieldDef, path []any, connDepth int) int {

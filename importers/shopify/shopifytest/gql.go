@@ -54,22 +54,11 @@ func (l *lexer) advance(n int) {
 }
 
 func (l *lexer) next() (token, error) {
-	for l.pos < len(l.src) {
-		c := l.src[l.pos]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',':
-			l.advance(1)
-		case c == '#':
-			for l.pos < len(l.src) && l.src[l.pos] != '\n' {
-				l.advance(1)
-			}
-		default:
-			goto tok
-		}
+	l.skipIgnored()
+	if l.pos >= len(l.src) {
+		return token{kind: tokEOF, line: l.line, col: l.col}, nil
 	}
-	return token{kind: tokEOF, line: l.line, col: l.col}, nil
-tok:
-	start, line, col := l.pos, l.line, l.col
+	line, col := l.line, l.col
 	c := l.src[l.pos]
 	switch {
 	case strings.HasPrefix(l.src[l.pos:], "..."):
@@ -78,88 +67,127 @@ tok:
 	case strings.ContainsRune("!$()[]{}:=@|&", rune(c)):
 		l.advance(1)
 		return token{tokPunct, string(c), line, col}, nil
-	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-		for l.pos < len(l.src) {
-			c := l.src[l.pos]
-			if c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-				l.advance(1)
-				continue
-			}
-			break
-		}
-		return token{tokName, l.src[start:l.pos], line, col}, nil
-	case c == '-' || c >= '0' && c <= '9':
-		kind := tokInt
-		l.advance(1)
-		for l.pos < len(l.src) {
-			c := l.src[l.pos]
-			if c >= '0' && c <= '9' {
-				l.advance(1)
-				continue
-			}
-			if c == '.' || c == 'e' || c == 'E' || (kind == tokFloat && (c == '+' || c == '-')) {
-				kind = tokFloat
-				l.advance(1)
-				continue
-			}
-			break
-		}
-		return token{kind, l.src[start:l.pos], line, col}, nil
+	case isNameStart(c):
+		return l.name(), nil
+	case c == '-' || isDigit(c):
+		return l.number(), nil
 	case strings.HasPrefix(l.src[l.pos:], `"""`):
-		l.advance(3)
-		end := strings.Index(l.src[l.pos:], `"""`)
-		if end < 0 {
-			return token{}, l.errorf("unterminated block string")
-		}
-		raw := l.src[l.pos : l.pos+end]
-		l.advance(end + 3)
-		return token{tokString, strings.TrimSpace(strings.ReplaceAll(raw, `\"""`, `"""`)), line, col}, nil
+		return l.blockString()
 	case c == '"':
-		l.advance(1)
-		var b strings.Builder
-		for {
-			if l.pos >= len(l.src) || l.src[l.pos] == '\n' {
-				return token{}, l.errorf("unterminated string")
-			}
-			c := l.src[l.pos]
-			if c == '"' {
+		return l.quoted()
+	}
+	return token{}, l.errorf("unexpected character %q", c)
+}
+
+// skipIgnored skips white space, commas and comments.
+func (l *lexer) skipIgnored() {
+	for l.pos < len(l.src) {
+		switch c := l.src[l.pos]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',':
+			l.advance(1)
+		case c == '#':
+			for l.pos < len(l.src) && l.src[l.pos] != '\n' {
 				l.advance(1)
-				break
 			}
-			if c == '\\' && l.pos+1 < len(l.src) {
-				e := l.src[l.pos+1]
-				switch e {
-				case 'n':
-					b.WriteByte('\n')
-				case 't':
-					b.WriteByte('\t')
-				case 'r':
-					b.WriteByte('\r')
-				case 'b':
-					b.WriteByte('\b')
-				case 'f':
-					b.WriteByte('\f')
-				case 'u':
-					if l.pos+6 <= len(l.src) {
-						if r, err := strconv.ParseUint(l.src[l.pos+2:l.pos+6], 16, 32); err == nil {
-							b.WriteRune(rune(r))
-							l.advance(6)
-							continue
-						}
-					}
-					return token{}, l.errorf("bad unicode escape")
-				default:
-					b.WriteByte(e)
-				}
-				l.advance(2)
-				continue
+		default:
+			return
+		}
+	}
+}
+
+func isNameStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool     { return c >= '0' && c <= '9' }
+
+func (l *lexer) name() token {
+	start, line, col := l.pos, l.line, l.col
+	for l.pos < len(l.src) && (isNameStart(l.src[l.pos]) || isDigit(l.src[l.pos])) {
+		l.advance(1)
+	}
+	return token{tokName, l.src[start:l.pos], line, col}
+}
+
+func (l *lexer) number() token {
+	start, line, col := l.pos, l.line, l.col
+	kind := tokInt
+	l.advance(1)
+	for l.pos < len(l.src) {
+		c := l.src[l.pos]
+		switch {
+		case isDigit(c):
+		case c == '.' || c == 'e' || c == 'E' || (kind == tokFloat && (c == '+' || c == '-')):
+			kind = tokFloat
+		default:
+			return token{kind, l.src[start:l.pos], line, col}
+		}
+		l.advance(1)
+	}
+	return token{kind, l.src[start:l.pos], line, col}
+}
+
+func (l *lexer) blockString() (token, error) {
+	line, col := l.line, l.col
+	l.advance(3)
+	end := strings.Index(l.src[l.pos:], `"""`)
+	if end < 0 {
+		return token{}, l.errorf("unterminated block string")
+	}
+	raw := l.src[l.pos : l.pos+end]
+	l.advance(end + 3)
+	return token{tokString, strings.TrimSpace(strings.ReplaceAll(raw, `\"""`, `"""`)), line, col}, nil
+}
+
+func (l *lexer) quoted() (token, error) {
+	line, col := l.line, l.col
+	l.advance(1)
+	var b strings.Builder
+	for {
+		if l.pos >= len(l.src) || l.src[l.pos] == '\n' {
+			return token{}, l.errorf("unterminated string")
+		}
+		c := l.src[l.pos]
+		switch {
+		case c == '"':
+			l.advance(1)
+			return token{tokString, b.String(), line, col}, nil
+		case c == '\\' && l.pos+1 < len(l.src):
+			if err := l.escape(&b); err != nil {
+				return token{}, err
 			}
+		default:
 			b.WriteByte(c)
 			l.advance(1)
 		}
-		return token{tokString, b.String(), line, col}, nil
 	}
-	return token{}, l.errorf("unexpected character %q", c)
+}
+
+// escape reads one backslash escape into b.
+func (l *lexer) escape(b *strings.Builder) error {
+	e := l.src[l.pos+1]
+	switch e {
+	case 'n':
+		b.WriteByte('\n')
+	case 't':
+		b.WriteByte('\t')
+	case 'r':
+		b.WriteByte('\r')
+	case 'b':
+		b.WriteByte('\b')
+	case 'f':
+		b.WriteByte('\f')
+	case 'u':
+		if l.pos+6 <= len(l.src) {
+			if r, err := strconv.ParseUint(l.src[l.pos+2:l.pos+6], 16, 32); err == nil {
+				b.WriteRune(rune(r))
+				l.advance(6)
+				return nil
+			}
+		}
+		return l.errorf("bad unicode escape")
+	default:
+		b.WriteByte(e)
+	}
+	l.advance(2)
+	return nil
 }
 
 // Parsed document.

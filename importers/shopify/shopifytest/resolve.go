@@ -11,9 +11,10 @@ import (
 
 // queryRun resolves one request against the shop's data (under s.mu).
 type queryRun struct {
-	s      *Server
-	now    time.Time
-	search []any
+	s       *Server
+	now     time.Time
+	version string // the API version answering
+	search  []any
 }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -66,6 +67,7 @@ func (q *queryRun) root(typ string) *obj {
 			}
 			return q.bulkObj(s.bulkOps[len(s.bulkOps)-1]), nil
 		}),
+		"bulkOperations": resolver(q.bulkOperations),
 		"bulkOperation": resolver(func(args map[string]any) (any, error) {
 			for _, op := range s.bulkOps {
 				if op.gid() == strArg(args, "id") {
@@ -260,6 +262,11 @@ func (q *queryRun) orderObj(o *order) *obj {
 		"totalPriceSet": q.money(total), "currentTotalPriceSet": q.money(total), "subtotalPriceSet": q.money(total),
 		"totalTaxSet": q.money(decimal.Zero), "totalDiscountsSet": q.money(decimal.Zero),
 	}
+	if q.s.opts.StaffPlanless {
+		f["staffMember"] = resolver(func(map[string]any) (any, error) {
+			return nil, &gqlError{Message: "Access denied for staffMember field. The shop's plan does not give access to staff members (Advanced and Plus plans do).", Code: "ACCESS_DENIED"}
+		})
+	}
 	if q.s.deniedData {
 		for _, k := range []string{"agreements", "lineItems"} {
 			f[k] = resolver(func(map[string]any) (any, error) {
@@ -299,108 +306,123 @@ func (q *queryRun) orders(args map[string]any) (any, error) {
 		}
 		after = &k
 	}
-	type cand struct {
-		o   *order
-		val string
-		at  time.Time
-	}
-	var cands []cand
 	accept := func(o *order, upd time.Time) bool {
 		return !(o == nil || !q.visible(o) || !filt.match(o, upd))
 	}
+	var cands []cand
 	if sortKey == "UPDATED_AT" && !reverse {
-		// The index holds every version of every order in (updatedAt, id)
-		// order; an order is listed at the version the index can see.
-		entries := s.sortedEntries()
-		start := 0
-		if after != nil {
-			at, _ := time.Parse(time.RFC3339Nano, after.LastValue)
-			start = sort.Search(len(entries), func(i int) bool {
-				e := entries[i]
-				return e.at.After(at) || e.at.Equal(at) && e.id > after.LastID
-			})
-		} else if lo, ok := filt.lowerUpdated(); ok {
-			start = sort.Search(len(entries), func(i int) bool { return !entries[i].at.Before(lo) })
-		}
-		for i := start; i < len(entries) && len(cands) <= first; i++ {
-			e := entries[i]
-			if filt.beyondUpdated(e.at) {
-				break
-			}
-			o := s.orders[e.id]
-			if o == nil {
-				continue
-			}
-			upd, ok := s.visibleUpdatedAt(o, q.now)
-			if !ok || !upd.Equal(e.at) || !accept(o, upd) {
-				continue
-			}
-			cands = append(cands, cand{o, upd.UTC().Format(time.RFC3339Nano), upd})
-		}
+		cands = q.indexed(filt, after, first, accept)
 	} else {
-		for _, o := range s.orders {
-			upd, ok := s.visibleUpdatedAt(o, q.now)
-			if !ok || !accept(o, upd) {
-				continue
-			}
-			var val string
-			switch sortKey {
-			case "UPDATED_AT":
-				val = upd.UTC().Format(time.RFC3339Nano)
-			case "CREATED_AT":
-				val = o.createdAt.UTC().Format(time.RFC3339Nano)
-			case "PROCESSED_AT":
-				val = o.spec.ProcessedAt.UTC().Format(time.RFC3339Nano)
-			default:
-				val = strconv.FormatInt(o.id, 10)
-			}
-			cands = append(cands, cand{o, val, upd})
-		}
-		less := func(a, b cand) bool {
-			if sortKey == "ID" {
-				return a.o.id < b.o.id
-			}
-			if a.val != b.val {
-				return a.val < b.val
-			}
-			return a.o.id < b.o.id
-		}
-		sort.Slice(cands, func(i, j int) bool {
-			if reverse {
-				return less(cands[j], cands[i])
-			}
-			return less(cands[i], cands[j])
-		})
-		if after != nil {
-			k := 0
-			for k < len(cands) {
-				c := cands[k]
-				pos := c.val > after.LastValue || c.val == after.LastValue && c.o.id > after.LastID
-				if sortKey == "ID" {
-					pos = c.o.id > after.LastID
-				}
-				if reverse {
-					pos = c.val < after.LastValue || c.val == after.LastValue && c.o.id < after.LastID
-					if sortKey == "ID" {
-						pos = c.o.id < after.LastID
-					}
-				}
-				if pos {
-					break
-				}
-				k++
-			}
-			cands = cands[k:]
-		}
+		cands = q.sorted(sortKey, reverse, after, accept)
 	}
 	pg := &connPage{hasPrev: after != nil}
 	if len(cands) > first {
 		cands = cands[:first]
 		pg.hasNext = true
 	}
+	s.stats.OrdersServed += len(cands)
 	for _, c := range cands {
 		pg.nodes = append(pg.nodes, q.orderObj(c.o))
 		pg.cursors = append(pg.cursors, encodeCursor(c.o.id, c.val))
 	}
 	return pg, nil
+}
+
+// cand is an order a search found, with its sort value.
+type cand struct {
+	o   *order
+	val string
+	at  time.Time
+}
+
+// indexed walks the search index in (updatedAt, id) order: it holds every
+// version of every order, and an order is listed at the version the index
+// can see. It returns up to first+1 candidates.
+func (q *queryRun) indexed(filt searchFilter, after *cursorKey, first int, accept func(*order, time.Time) bool) []cand {
+	s := q.s
+	entries := s.sortedEntries()
+	start := 0
+	if after != nil {
+		at, _ := time.Parse(time.RFC3339Nano, after.LastValue)
+		start = sort.Search(len(entries), func(i int) bool {
+			e := entries[i]
+			return e.at.After(at) || e.at.Equal(at) && e.id > after.LastID
+		})
+	} else if lo, ok := filt.lowerUpdated(); ok {
+		start = sort.Search(len(entries), func(i int) bool { return !entries[i].at.Before(lo) })
+	}
+	var cands []cand
+	for i := start; i < len(entries) && len(cands) <= first; i++ {
+		e := entries[i]
+		if filt.beyondUpdated(e.at) {
+			break
+		}
+		o := s.orders[e.id]
+		if o == nil {
+			continue
+		}
+		upd, ok := s.visibleUpdatedAt(o, q.now)
+		if !ok || !upd.Equal(e.at) || !accept(o, upd) {
+			continue
+		}
+		cands = append(cands, cand{o, upd.UTC().Format(time.RFC3339Nano), upd})
+	}
+	return cands
+}
+
+// sorted lists every matching order by a sort key, after the cursor.
+func (q *queryRun) sorted(sortKey string, reverse bool, after *cursorKey, accept func(*order, time.Time) bool) []cand {
+	var cands []cand
+	for _, o := range q.s.orders {
+		upd, ok := q.s.visibleUpdatedAt(o, q.now)
+		if !ok || !accept(o, upd) {
+			continue
+		}
+		cands = append(cands, cand{o, sortValue(o, sortKey, upd), upd})
+	}
+	less := func(a, b cand) bool {
+		if sortKey == "ID" || a.val == b.val {
+			return a.o.id < b.o.id
+		}
+		return a.val < b.val
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if reverse {
+			return less(cands[j], cands[i])
+		}
+		return less(cands[i], cands[j])
+	})
+	if after == nil {
+		return cands
+	}
+	k := 0
+	for k < len(cands) && !pastCursor(cands[k], *after, sortKey, reverse) {
+		k++
+	}
+	return cands[k:]
+}
+
+func sortValue(o *order, sortKey string, upd time.Time) string {
+	switch sortKey {
+	case "UPDATED_AT":
+		return upd.UTC().Format(time.RFC3339Nano)
+	case "CREATED_AT":
+		return o.createdAt.UTC().Format(time.RFC3339Nano)
+	case "PROCESSED_AT":
+		return o.spec.ProcessedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return strconv.FormatInt(o.id, 10)
+}
+
+// pastCursor reports whether c comes after the cursor in the sort order.
+func pastCursor(c cand, after cursorKey, sortKey string, reverse bool) bool {
+	switch {
+	case sortKey == "ID" && reverse:
+		return c.o.id < after.LastID
+	case sortKey == "ID":
+		return c.o.id > after.LastID
+	case reverse:
+		return c.val < after.LastValue || c.val == after.LastValue && c.o.id < after.LastID
+	}
+	return c.val > after.LastValue || c.val == after.LastValue && c.o.id > after.LastID
 }

@@ -85,8 +85,9 @@ func buildSchema() schemaDef {
 		"location", "Location@read_locations",
 		"currentAppInstallation", "AppInstallation",
 		"node", "Node",
-		"currentBulkOperation", "BulkOperation",
+		"currentBulkOperation", "BulkOperation", // deprecated since 2026-01: bulkOperations with a status filter
 		"bulkOperation", "BulkOperation",
+		"bulkOperations", "BulkOperation*",
 	))
 	obj("Mutation", fields(
 		"bulkOperationRunQuery", "BulkOperationRunQueryPayload",
@@ -104,7 +105,7 @@ func buildSchema() schemaDef {
 		"closedAt", "DateTime", "sourceName", "String", "sourceIdentifier", "String", "test", "Boolean",
 		"displayFinancialStatus", "OrderDisplayFinancialStatus", "currencyCode", "CurrencyCode",
 		"presentmentCurrencyCode", "CurrencyCode", "taxesIncluded", "Boolean", "note", "String", "tags", "[String]",
-		"app", "OrderApp", "retailLocation", "Location", "staffMember", "StaffMember",
+		"app", "OrderApp", "retailLocation", "Location", "staffMember", "StaffMember@read_users",
 		"channelInformation", "ChannelInformation",
 		"agreements", "SalesAgreement*", "lineItems", "LineItem*",
 		"totalPriceSet", "MoneyBag", "currentTotalPriceSet", "MoneyBag", "subtotalPriceSet", "MoneyBag",

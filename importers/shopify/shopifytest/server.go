@@ -35,6 +35,9 @@ type Options struct {
 	TokenTTL     time.Duration // lifetime of client-credentials tokens; default 24h
 	BulkDuration time.Duration // how long a bulk query runs; default 0 (done at the first poll)
 	Scopes       []string      // the app's access scopes; default read_orders, read_locations
+	// StaffPlanless: the shop's plan is below Advanced, so staffMember is
+	// denied even with read_users.
+	StaffPlanless bool
 	// UngroupedBulk ignores groupObjects, as older API versions do: every
 	// child line comes after all parent lines instead of under its parent.
 	UngroupedBulk bool
@@ -64,6 +67,7 @@ type Stats struct {
 	PointsCharged float64 // sum of actualQueryCost
 	TokensIssued  int     // client-credentials tokens issued
 	BulkRuns      int     // bulk query operations started
+	OrdersServed  int     // orders returned by orders connections (paged and bulk)
 }
 
 // Server is an httptest server that behaves like the Shopify GraphQL Admin
@@ -96,7 +100,6 @@ type Server struct {
 	failNext   []int
 	resetNext  int
 	bulkOps    []*bulkOp
-	foreignOp  time.Time
 	failBulk   string
 	stats      Stats
 	lastQuery  string
@@ -441,7 +444,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, version st
 		return
 	}
 	s.lastQuery = req.Query
-	status, resp := s.run(req.Query, req.Variables, req.OperationName)
+	status, resp := s.run(req.Query, req.Variables, req.OperationName, served)
 	writeJSON(w, status, resp)
 }
 
@@ -460,7 +463,7 @@ func (s *Server) throttleStatus() ordered {
 }
 
 // run executes one GraphQL request and returns the HTTP status and body.
-func (s *Server) run(query string, vars map[string]any, opName string) (int, any) {
+func (s *Server) run(query string, vars map[string]any, opName, version string) (int, any) {
 	doc, err := parseDocument(query)
 	if err != nil {
 		return http.StatusOK, ordered{{"errors", []any{err}}}
@@ -513,7 +516,7 @@ func (s *Server) run(query string, vars map[string]any, opName string) (int, any
 		}
 	}
 	s.avail -= float64(requested)
-	q := &queryRun{s: s, now: s.opts.Clock.Now()}
+	q := &queryRun{s: s, now: s.opts.Clock.Now(), version: version}
 	root := q.root(rootType)
 	data := e.object(root, op.sel, nil)
 	actual := e.actual

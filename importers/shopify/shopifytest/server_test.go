@@ -306,10 +306,7 @@ func TestBulkJSONL(t *testing.T) {
 			if !strings.Contains(a.raw, `"bulkOperation":{"id":"gid://shopify/BulkOperation/7200001","status":"CREATED"},"userErrors":[]`) {
 				t.Fatalf("got %s", a.raw)
 			}
-			busy := post(t, s, "shpat_test", run, map[string]any{"q": inner})
-			if !strings.Contains(busy.raw, `"code":"OPERATION_IN_PROGRESS"`) {
-				t.Errorf("got %s, want OPERATION_IN_PROGRESS", busy.raw)
-			}
+			checkConcurrentBulk(t, s, run, inner)
 			poll := `{ node(id: "gid://shopify/BulkOperation/7200001") { ... on BulkOperation { status objectCount url } } }`
 			if a := post(t, s, "shpat_test", poll, nil); !strings.Contains(a.raw, `"status":"CREATED","objectCount":"0","url":null`) {
 				t.Errorf("got %s while running", a.raw)
@@ -343,5 +340,33 @@ func TestBulkJSONL(t *testing.T) {
 				t.Errorf("got %d %q, want 206 from the second line", resp.StatusCode, rest)
 			}
 		})
+	}
+}
+
+// checkConcurrentBulk: before 2026-01 one export at a time, since up to
+// five; bulkOperations lists the running ones, bulkOperation(id:) reads one.
+func checkConcurrentBulk(t *testing.T, s *Server, run, inner string) {
+	t.Helper()
+	busy := postVersion(t, s, "2025-10", "shpat_test", run, map[string]any{"q": inner})
+	if !strings.Contains(busy.raw, `"code":"OPERATION_IN_PROGRESS"`) {
+		t.Errorf("got %s, want OPERATION_IN_PROGRESS", busy.raw)
+	}
+	second := post(t, s, "shpat_test", run, map[string]any{"q": inner})
+	if !strings.Contains(second.raw, `"bulkOperation":{"id":"gid://shopify/BulkOperation/7200002","status":"CREATED"},"userErrors":[]`) {
+		t.Errorf("got %s, want a second export running beside the first", second.raw)
+	}
+	for i := 3; i <= 5; i++ {
+		post(t, s, "shpat_test", run, map[string]any{"q": inner})
+	}
+	if sixth := post(t, s, "shpat_test", run, map[string]any{"q": inner}); !strings.Contains(sixth.raw, `"code":"OPERATION_IN_PROGRESS"`) {
+		t.Errorf("got %s for a sixth export, want OPERATION_IN_PROGRESS", sixth.raw)
+	}
+	list := `{ bulkOperations(first: 2, query: "status:created OR status:running", sortKey: CREATED_AT, reverse: true) { nodes { id status } pageInfo { hasNextPage } } }`
+	if a := post(t, s, "shpat_test", list, nil); !strings.Contains(a.raw, `{"bulkOperations":{"nodes":[{"id":"gid://shopify/BulkOperation/7200005","status":"CREATED"},{"id":"gid://shopify/BulkOperation/7200004","status":"CREATED"}],"pageInfo":{"hasNextPage":true}}}`) {
+		t.Errorf("got %s, want the two newest running exports", a.raw)
+	}
+	byID := `{ bulkOperation(id: "gid://shopify/BulkOperation/7200002") { id status } }`
+	if a := post(t, s, "shpat_test", byID, nil); !strings.Contains(a.raw, `{"bulkOperation":{"id":"gid://shopify/BulkOperation/7200002","status":"CREATED"}}`) {
+		t.Errorf("got %s", a.raw)
 	}
 }
