@@ -274,7 +274,8 @@ func TestLocationsAndCheck(t *testing.T) {
 			Fix: "reactivate it in Shopify admin > Settings > Locations, or map the store to the location it uses now"},
 		{Check: "shopify location 0423", OK: false, Detail: `Shopify has no location 999 (the shop has: 63590300001 "Queen St", 63590300002 "Old Mall", 63590300003 "Warehouse")`,
 			Fix: "run `storeagent locations shopify` and put the right id in locations.0423.shopify"},
-		{Check: "shopify unmapped locations", OK: true, Detail: `not mapped, so their POS orders are skipped: 63590300003 "Warehouse"`},
+		{Check: "shopify unmapped locations", OK: true, Warning: true, Detail: `not mapped, so their POS orders never reach headquarters: 63590300003 "Warehouse"`,
+			Fix: "map each to its TMAS location (locations.ID.shopify), see storeagent locations shopify"},
 	}
 	if d := cmp.Diff(want, imp.Check(context.Background())); d != "" {
 		t.Errorf("findings (-want +got):\n%s", d)
