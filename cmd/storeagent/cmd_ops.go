@@ -326,58 +326,69 @@ func syncCmd(e *env) *cobra.Command {
 				name = args[0]
 			}
 			if l.running() {
-				var out map[string]string
-				err := l.do(e.ctx, "POST", "/api/sync"+query("source", name), &out)
-				var ae *agentError
-				if errors.As(err, &ae) && ae.status == http.StatusBadGateway {
-					// Some sources failed: the answer says each one's outcome.
-					_ = json.Unmarshal(ae.body, &out)
-				}
-				failed := 0
-				for _, k := range slices.Sorted(maps.Keys(out)) {
-					fmt.Fprintf(e.stdout, "%s: %s\n", k, out[k])
-					if out[k] != "ok" {
-						failed++
-					}
-				}
-				if failed > 0 {
-					return fmt.Errorf("%d of %d sources failed: see above", failed, len(out))
-				}
-				return err
+				return syncRunning(e, l, name)
 			}
-			a, err := l.inProcess()
-			if err != nil {
-				return err
-			}
-			defer a.Spool().Close()
-			names := a.SourceNames()
-			if name != "" {
-				names = []string{name}
-			}
-			if len(names) == 0 {
-				return usageError{&agent.UnknownSourceError{}}
-			}
-			var errs []error
-			for _, n := range names {
-				if err := a.SyncOnce(e.ctx, n); err != nil {
-					var unknown *agent.UnknownSourceError
-					if errors.As(err, &unknown) {
-						return usageError{err}
-					}
-					fmt.Fprintf(e.stdout, "%s: %v\n", n, err)
-					errs = append(errs, err)
-					continue
-				}
-				s := a.Status()
-				for _, ss := range s.Sources {
-					if ss.Name == n {
-						fmt.Fprintf(e.stdout, "%s: ok, %d records queued (delivered when the agent runs)\n", n, ss.LastRunQueued)
-					}
-				}
-			}
-			return errors.Join(errs...)
+			return syncStopped(e, l, name)
 		},
 	}
+}
+
+// syncRunning asks the running agent to sync and prints each source's
+// outcome, its error included when it failed.
+func syncRunning(e *env, l *local, name string) error {
+	var out map[string]string
+	err := l.do(e.ctx, "POST", "/api/sync"+query("source", name), &out)
+	var ae *agentError
+	if errors.As(err, &ae) && ae.status == http.StatusBadGateway {
+		// Some sources failed: the answer says each one's outcome.
+		_ = json.Unmarshal(ae.body, &out)
+	}
+	failed := 0
+	for _, k := range slices.Sorted(maps.Keys(out)) {
+		fmt.Fprintf(e.stdout, "%s: %s\n", k, out[k])
+		if out[k] != "ok" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d sources failed: see above", failed, len(out))
+	}
+	return err
+}
+
+// syncStopped imports in this process while the service is stopped; what
+// it queues is delivered when the agent runs.
+func syncStopped(e *env, l *local, name string) error {
+	a, err := l.inProcess()
+	if err != nil {
+		return err
+	}
+	defer a.Spool().Close()
+	names := a.SourceNames()
+	if name != "" {
+		names = []string{name}
+	}
+	if len(names) == 0 {
+		return usageError{&agent.UnknownSourceError{}}
+	}
+	var errs []error
+	for _, n := range names {
+		err := a.SyncOnce(e.ctx, n)
+		if _, unknown := errors.AsType[*agent.UnknownSourceError](err); unknown {
+			return usageError{err}
+		}
+		if err != nil {
+			fmt.Fprintf(e.stdout, "%s: %v\n", n, err)
+			errs = append(errs, err)
+			continue
+		}
+		for _, ss := range a.Status().Sources {
+			if ss.Name == n {
+				fmt.Fprintf(e.stdout, "%s: ok, %d records queued (delivered when the agent runs)\n", n, ss.LastRunQueued)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func backfillCmd(e *env) *cobra.Command {
