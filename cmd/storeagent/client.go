@@ -25,7 +25,6 @@ type local struct {
 	sp   *spool.Spool // set when the agent is not running
 }
 
-
 // connect finds the running agent, or opens the buffer itself.
 func (e *env) connect(needSpool bool) (*local, error) {
 	c, err := e.load()
