@@ -22,7 +22,6 @@ work=$(mktemp -d /tmp/storeagent-wine.XXXXXX)
 export WINEPREFIX=$work/prefix WINEARCH=win64 WINEDEBUG=-all
 # The native bcryptprimitives.dll below, not a builtin (Wine 8 has none).
 export WINEDLLOVERRIDES="bcryptprimitives=n;mscoree,mshtml="
-export STOREAGENT_UNDER_WINE=1
 export GOOS=windows GOARCH=amd64 CGO_ENABLED=0
 demo_pid=
 cleanup() {
@@ -67,9 +66,7 @@ skip_staffcsv='^TestResolverAgreesWithResolve$'
 skip_ftpd='^TestAbortedUploadNeverImported$/^connection_reset$'
 #   Wine's closesocket ignores SO_LINGER 0 and sends FIN, not RST: the
 #   server sees a complete upload. Real Windows resets the connection.
-skip_installer='^(TestPackagedUnitMatchesInstall|TestSystemdUnit|TestSampleConfig|TestPathsValidate|TestControlRefuses|TestDefaultExecutable|TestRunManaged)$'
-#   Tests of the Linux layout (systemd unit, /etc paths, symlinks) that do
-#   not yet skip themselves on Windows; see docs/windows.md.
+# Tests that cannot work on any Windows skip themselves (runtime.GOOS).
 pkgs="agent agent/spool ftpd importers/staffcsv installer installer/logsink"
 passed=0 failed=0
 for p in $pkgs; do
