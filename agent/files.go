@@ -163,6 +163,8 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 		}
 		return nil
 	})
+	// Windows refuses to rename an open file: close it before it moves.
+	f.Close()
 	var ref *staffcsv.Refusal
 	if errors.As(err, &ref) {
 		return a.refuse(req, out, ref)

@@ -3,6 +3,7 @@ package ftpd
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -151,7 +152,7 @@ func TestConfigDefaults(t *testing.T) {
 	want := validConfig()
 	want.Listen, want.PassivePorts, want.TLS.Mode = ":2121", "50000-50100", "explicit"
 	want.MaxFileSize = 50e6
-	want.CertDir = "/var/lib/storeagent/ftp/.tls"
+	want.CertDir = filepath.FromSlash("/var/lib/storeagent/ftp/.tls") // \var\lib\storeagent\ftp\.tls on Windows
 	want.MaxConnections, want.MaxConnectionsPerIP = 50, 8
 	want.IdleTimeout, want.ConnectionTimeout = record.Duration(5*time.Minute), record.Duration(30*time.Second)
 	want.Defender = DefenderConfig{Threshold: 15, LoginFailurePoints: 3, ObservationTime: record.Duration(30 * time.Minute),

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -26,6 +27,9 @@ var linuxDefaults = Paths{
 // TestPackagedUnitMatchesInstall keeps the static unit file of the packages
 // identical to what `storeagent install` writes for the same paths.
 func TestPackagedUnitMatchesInstall(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the systemd unit is Linux only; on Windows filepath would join its paths with \\")
+	}
 	golden := filepath.Join("packaging", "storeagent.service")
 	got := SystemdUnit(linuxDefaults)
 	if *update {
@@ -43,6 +47,9 @@ func TestPackagedUnitMatchesInstall(t *testing.T) {
 }
 
 func TestSystemdUnit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the systemd unit is Linux only; on Windows filepath would join its paths with \\")
+	}
 	for _, tc := range []struct {
 		name string
 		p    Paths

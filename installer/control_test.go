@@ -341,6 +341,9 @@ func TestControlRepeated(t *testing.T) {
 }
 
 func TestControlRefuses(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the wanted messages hold Linux paths as is; Windows paths are quoted with escaped \\")
+	}
 	for _, tc := range []struct {
 		name     string
 		platform string
@@ -513,6 +516,9 @@ func TestNamesStoreagent(t *testing.T) {
 }
 
 func TestSampleConfig(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the sample is checked with Linux paths, which filepath joins with \\ on Windows")
+	}
 	p := Paths{
 		Executable: "/opt/x/storeagent",
 		ConfigFile: "/opt/store's agent/config.yaml",

@@ -3,6 +3,7 @@ package spool
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 )
@@ -39,6 +40,15 @@ func precheck(path string) error {
 		pgid     uint64
 		pageSize uint32
 	}
+	// The freelist page of the meta bbolt will use (the newest with a good
+	// checksum): bbolt reads it inside Open, and a panic there leaves the
+	// file open and mapped, which on Windows it cannot be moved aside.
+	var fl struct {
+		ok       bool
+		txid     uint64
+		page     uint64
+		pageSize uint32
+	}
 	for _, off := range []int64{0, -1} {
 		if off < 0 {
 			if !best.ok {
@@ -58,6 +68,13 @@ func precheck(path string) error {
 		pageSize := binary.LittleEndian.Uint32(m[8:])
 		pgid := binary.LittleEndian.Uint64(m[40:])
 		txid := binary.LittleEndian.Uint64(m[48:])
+		h := fnv.New64a()
+		_, _ = h.Write(m[:56])
+		if h.Sum64() == binary.LittleEndian.Uint64(m[56:]) {
+			if !fl.ok || txid > fl.txid {
+				fl.ok, fl.txid, fl.page, fl.pageSize = true, txid, binary.LittleEndian.Uint64(m[32:]), pageSize
+			}
+		}
 		if !best.ok || txid > best.txid {
 			best.ok, best.txid, best.pgid, best.pageSize = true, txid, pgid, pageSize
 		}
@@ -67,6 +84,16 @@ func precheck(path string) error {
 	}
 	if need := int64(best.pgid) * int64(best.pageSize); fi.Size() < need {
 		return fmt.Errorf("the file is truncated: %d bytes, its meta page says %d", fi.Size(), need)
+	}
+	const noFreelist, freelistFlag = ^uint64(0), 0x10
+	if fl.ok && fl.page != noFreelist && fl.pageSize > 0 {
+		hdr := make([]byte, pageHeaderSize)
+		if _, err := f.ReadAt(hdr, int64(fl.page)*int64(fl.pageSize)); err != nil {
+			return fmt.Errorf("the freelist page %d cannot be read: %w", fl.page, err)
+		}
+		if flags := binary.LittleEndian.Uint16(hdr[8:]); flags&freelistFlag == 0 {
+			return fmt.Errorf("the freelist page %d is not a freelist page (flags %#x)", fl.page, flags)
+		}
 	}
 	return nil
 }

@@ -182,15 +182,26 @@ func (s *Spool) openChecked() (db *bolt.DB, damage error) {
 	// A fault reading the mapped file becomes a panic, recovered below,
 	// instead of killing the process.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	// bbolt's file, to close when bolt.Open itself panics: Windows refuses
+	// to move aside a file that is still open.
+	var file *os.File
 	defer func() {
 		if p := recover(); p != nil {
 			if db != nil {
 				db.Close()
+			} else if file != nil {
+				file.Close()
 			}
 			db, damage = nil, fmt.Errorf("bbolt panicked reading the file: %v", p)
 		}
 	}()
-	db, err := bolt.Open(s.opts.Path, 0o600, s.boltOptions())
+	o := s.boltOptions()
+	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	db, err := bolt.Open(s.opts.Path, 0o600, o)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, s.opts.Path)
