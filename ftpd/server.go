@@ -61,7 +61,6 @@ type Server struct {
 	ftp      *ftpserver.FtpServer
 	ln       net.Listener
 	tlsConf  *tls.Config
-	pin      []byte
 	homes    map[string]*home
 	conns    map[*ctrlConn]struct{}
 	sessions map[*ctrlConn]*session
@@ -168,7 +167,6 @@ func (s *Server) listenLocked() (err error) {
 			return fmt.Errorf("ftp: %w", err)
 		}
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		s.pin = cert.Certificate[0]
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
@@ -282,7 +280,7 @@ func (s *Server) Recent() []Event { return s.events.list() }
 // releases it.
 func (s *Server) adopt(raw net.Conn) net.Conn {
 	implicit := s.cfg.TLS.Mode == TLSImplicit
-	c := newCtrlConn(raw, implicit, s.tlsConf, s.pin)
+	c := newCtrlConn(raw, implicit, s.tlsConf)
 	if implicit { // bounds the handshake; the library sets its own deadlines afterwards
 		_ = raw.SetDeadline(time.Now().Add(s.cfg.ConnectionTimeout.D()))
 	}
@@ -413,9 +411,9 @@ func (s *Server) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	if why != "" {
 		s.log.Info("ftp connection refused", "remote", remote, "reason", why)
 		s.events.add(Event{Kind: EventRefused, Remote: remote, Code: 421, Detail: why})
-		return "421 " + why, errors.New(why)
+		return why, &coded{code: 421, msg: why}
 	}
-	s.log.Info("ftp connection", "remote", remote, "tls", c.secure())
+	s.log.Info("ftp connection", "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventConnect, Remote: remote})
 	return "storeagent FTP endpoint ready", nil
 }
@@ -472,7 +470,7 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	if h == nil {
 		return nil, errors.New("the server is shutting down")
 	}
-	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", c.secure())
+	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventLogin, User: a.Name, Remote: remote})
 	return &userFS{s: s, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil
 }

@@ -46,9 +46,8 @@ var (
 	_ ftpserver.FileTransferError = (*upload)(nil)
 )
 
-// The codes an upload can end with, beside 226. The library itself only
-// produces 550, 552 and 553 from an upload's error; 426, 451 and 452 come
-// from rewriteReply.
+// The codes an upload can end with, beside 226. Each is sent as a coded
+// error, which the (patched) library answers as it is.
 const (
 	codeAborted  = 426 // the data connection broke or the client sent ABOR
 	codeRetry    = 451 // a local error: nothing was kept, send the file again
@@ -62,7 +61,6 @@ const (
 func (f *userFS) refuse(name string, c *coded) error {
 	f.log.Info("ftp upload refused", "file", name, "code", c.code, "reason", c.msg)
 	f.s.events.add(Event{Kind: EventUploadFailed, User: f.acct.Name, Remote: f.remote, File: sanitize(name, maxNameLen), Code: c.code, Detail: c.msg})
-	f.conn.expect(c)
 	return c
 }
 
@@ -153,7 +151,7 @@ func (u *upload) TransferError(err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.failed == nil {
-		u.failed = &coded{code: codeAborted, msg: u.name + " not kept: transfer aborted", cause: err}
+		u.failed = &coded{code: codeAborted, msg: "transfer aborted: " + sanitize(err.Error(), 200), cause: err}
 	}
 }
 
@@ -240,7 +238,6 @@ func (u *upload) report(c *coded, kind string) error {
 		f.log.Warn("ftp upload not imported", attrs...)
 	}
 	f.s.events.add(Event{Kind: kind, User: f.acct.Name, Remote: f.remote, File: u.name, Size: u.size, Code: c.code, Detail: c.msg})
-	f.conn.expect(c)
 	return c
 }
 
