@@ -51,6 +51,7 @@ type Server struct {
 	dummy  []byte // a bcrypt hash compared against for unknown users, so they take as long
 	def    *defender
 	events *eventRing
+	counts counters
 	quit   chan struct{} // closed when shutdown starts
 
 	// Test seams: nil in production.
@@ -87,7 +88,13 @@ type session struct {
 var (
 	_ ftpserver.MainDriver                        = (*Server)(nil)
 	_ ftpserver.MainDriverExtensionPassiveWrapper = (*Server)(nil)
+	_ ftpserver.MainDriverExtensionUserVerifier   = (*Server)(nil)
 )
+
+// errTLSRequired answers a login attempt in cleartext when tls.required is
+// set: 530 (not logged in) with what to change, which clients show as is
+// (a 421 made curl report a timeout and tnftp "Login failed").
+var errTLSRequired = &coded{code: 530, msg: "this server requires TLS (explicit FTPS): set your client to FTP over TLS"}
 
 // New checks cfg (after SetDefaults) and prepares a server; it does no I/O.
 func New(cfg Config, inbox Inbox, logger *slog.Logger) (*Server, error) {
@@ -276,6 +283,10 @@ func (s *Server) closeHomes() {
 // oldest first.
 func (s *Server) Recent() []Event { return s.events.list() }
 
+// Counters returns the endpoint's totals since New (safe to call at any
+// time, from any goroutine).
+func (s *Server) Counters() Counters { return s.counts.snapshot() }
+
 // adopt wraps a newly accepted control connection; ClientDisconnected
 // releases it.
 func (s *Server) adopt(raw net.Conn) net.Conn {
@@ -434,6 +445,20 @@ func (s *Server) ClientDisconnected(cc ftpserver.ClientContext) {
 	s.connWG.Done()
 }
 
+// PreAuthUser refuses USER in cleartext when TLS is required (errTLSRequired);
+// the library then closes the connection.
+func (s *Server) PreAuthUser(cc ftpserver.ClientContext, _ string) error {
+	if s.tlsRequired() && !cc.HasTLSForControl() {
+		s.log.Info("ftp login refused: TLS is required", "remote", connOf(cc).raw.RemoteAddr().String())
+		return errTLSRequired
+	}
+	return nil
+}
+
+func (s *Server) tlsRequired() bool {
+	return s.cfg.TLS.Mode == TLSImplicit || s.cfg.TLS.Mode == TLSExplicit && s.cfg.TLS.Required
+}
+
 // errLogin is all a client learns about a failed login.
 var errLogin = errors.New("wrong user name or password")
 
@@ -443,6 +468,9 @@ var errLogin = errors.New("wrong user name or password")
 func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	c := connOf(cc)
 	ip, remote := addrIP(c.raw.RemoteAddr()), c.raw.RemoteAddr().String()
+	if s.tlsRequired() && !cc.HasTLSForControl() { // PASS without USER
+		return nil, errTLSRequired
+	}
 	if until, banned := s.def.banned(ip); banned {
 		return nil, errors.New("too many failed logins from your address, try again after " + until.UTC().Format(time.RFC3339))
 	}
@@ -455,9 +483,11 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	name := sanitize(user, 64)
 	if a == nil || err != nil {
 		until, banned := s.def.fail(ip)
-		s.log.Info("ftp login failed", "user", name, "remote", remote, "known_user", a != nil)
+		s.counts.failedLogins.Add(1)
+		s.log.Warn("ftp login failed", "user", name, "remote", remote, "known_user", a != nil)
 		s.events.add(Event{Kind: EventLoginFailed, User: name, Remote: remote})
 		if banned {
+			s.counts.bans.Add(1)
 			s.log.Warn("ftp address banned after repeated login failures", "remote", remote, "until", until)
 			s.events.add(Event{Kind: EventBanned, Remote: remote, Detail: "until " + until.UTC().Format(time.RFC3339)})
 		}
@@ -470,6 +500,7 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	if h == nil {
 		return nil, errors.New("the server is shutting down")
 	}
+	s.counts.logins.Add(1)
 	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventLogin, User: a.Name, Remote: remote})
 	return &userFS{s: s, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil

@@ -61,6 +61,7 @@ const (
 func (f *userFS) refuse(name string, c *coded) error {
 	f.log.Info("ftp upload refused", "file", name, "code", c.code, "reason", c.msg)
 	f.s.events.add(Event{Kind: EventUploadFailed, User: f.acct.Name, Remote: f.remote, File: sanitize(name, maxNameLen), Code: c.code, Detail: c.msg})
+	f.s.counts.uploadEnded(c.code, EventUploadFailed)
 	return c
 }
 
@@ -213,6 +214,7 @@ func (u *upload) finish(failed *coded) error {
 	case err == nil:
 		f.log.Info("ftp upload imported", "file", u.name, "stored_as", final, "size", u.size)
 		f.s.events.add(Event{Kind: EventUpload, User: f.acct.Name, Remote: f.remote, File: u.name, Size: u.size, Code: 226})
+		f.s.counts.uploadsAccepted.Add(1)
 		return nil
 	case errors.Is(err, record.ErrFull):
 		h.removeIfSame(final, fi)
@@ -238,6 +240,7 @@ func (u *upload) report(c *coded, kind string) error {
 		f.log.Warn("ftp upload not imported", attrs...)
 	}
 	f.s.events.add(Event{Kind: kind, User: f.acct.Name, Remote: f.remote, File: u.name, Size: u.size, Code: c.code, Detail: c.msg})
+	f.s.counts.uploadEnded(c.code, kind)
 	return c
 }
 

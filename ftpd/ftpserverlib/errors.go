@@ -17,6 +17,7 @@ var (
 // ReplyError is an error that carries the reply the client must get for it.
 // When a driver returns one, or an error wrapping one (errors.As finds it),
 // from MainDriver.ClientConnected, MainDriverExtensionUserVerifier.PreAuthUser,
+// MainDriver.AuthUser (unless a PostAuthMessage is given),
 // ClientDriver.Rename, a GetHandle/OpenFile call of a transfer, or the Write
 // or Close of an upload's file, the server answers ReplyCode() and
 // ReplyMessage() as they are, instead of its own code and text.

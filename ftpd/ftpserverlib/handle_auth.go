@@ -85,10 +85,10 @@ func (c *clientHandler) handlePASS(param string) error {
 		_ = c.disconnect()
 	case err != nil:
 		if msg == "" {
-			msg = fmt.Sprintf("Authentication error: %v", err)
+			c.writeError(err, StatusNotLoggedIn, fmt.Sprintf("Authentication error: %v", err))
+		} else {
+			c.writeMessage(StatusNotLoggedIn, msg)
 		}
-
-		c.writeMessage(StatusNotLoggedIn, msg)
 		_ = c.disconnect()
 	default: // err == nil && c.driver != nil
 		if msg == "" {
