@@ -24,6 +24,7 @@ import (
 // exist for them. Every access goes through the home's os.Root.
 type userFS struct {
 	s      *Server
+	cc     ftpserver.ClientContext // the session: its transfer type (TYPE A or I)
 	acct   *account
 	home   *home
 	conn   *ctrlConn
@@ -164,9 +165,21 @@ func (f *userFS) ReadDir(name string) ([]os.FileInfo, error) {
 // new upload.
 func (f *userFS) GetHandle(name string, flags int, offset int64) (ftpserver.FileTransfer, error) {
 	if flags&(os.O_WRONLY|os.O_RDWR) == 0 {
-		return f.openRead(name)
+		file, err := f.openRead(name)
+		if err != nil {
+			return nil, err
+		}
+		if f.ascii() {
+			return newASCIIOut(file), nil
+		}
+		return file, nil
 	}
 	return f.upload(name, flags, offset)
+}
+
+// ascii reports whether the session is in TYPE A (see ascii.go).
+func (f *userFS) ascii() bool {
+	return f.cc != nil && f.cc.GetTransferType() == ftpserver.TransferTypeASCII
 }
 
 // openRead opens a visible regular file, checking that what was opened is

@@ -330,7 +330,8 @@ func (s *Server) GetSettings() (*ftpserver.Settings, error) {
 		DisableSite:             true,
 		DisableMFMT:             true,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
-		// TYPE A would rewrite CRLF: the agent wants the bytes as sent.
+		// TYPE A is converted by ftpd itself (ascii.go): the library's
+		// conversion would store LF on Unix and keep a CR CR LF as CR LF.
 		DisableASCIIConversion: true,
 		ActiveConnectionsCheck: ftpserver.IPMatchRequired,
 		PasvConnectionsCheck:   ftpserver.IPMatchRequired,
@@ -503,7 +504,7 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	s.counts.logins.Add(1)
 	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventLogin, User: a.Name, Remote: remote})
-	return &userFS{s: s, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil
+	return &userFS{s: s, cc: cc, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil
 }
 
 // pause waits d, or less if the server shuts down.

@@ -33,6 +33,8 @@ type upload struct {
 	partial string // .partial/<random>.part, in the home
 	f       partialFile
 	max     int64
+	ascii   *asciiIn // TYPE A: line ends converted to CRLF; nil in binary
+	buf     []byte
 
 	mu       sync.Mutex
 	size     int64
@@ -100,7 +102,11 @@ func (f *userFS) upload(name string, flags int, offset int64) (ftpserver.FileTra
 		pf = f.s.wrapPartial(file)
 	}
 	f.log.Debug("ftp upload started", "file", parts[0], "partial", partial)
-	return &upload{fs: f, name: parts[0], partial: partial, f: pf, max: int64(f.s.cfg.MaxFileSize)}, nil
+	u := &upload{fs: f, name: parts[0], partial: partial, f: pf, max: int64(f.s.cfg.MaxFileSize)}
+	if f.ascii() {
+		u.ascii = &asciiIn{}
+	}
+	return u, nil
 }
 
 // writeFailure is the reply for a local write error: 452 when the disk is
@@ -120,17 +126,30 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.failed != nil {
 		return 0, u.failed
 	}
-	if u.size+int64(len(p)) > u.max {
-		u.failed = &coded{code: codeTooLarge, msg: fmt.Sprintf("%s not kept: larger than the %s limit", u.name, record.Size(u.max)), err: ftpserver.ErrStorageExceeded}
-		return 0, u.failed
+	data := p
+	if u.ascii != nil {
+		u.buf = u.ascii.convert(u.buf[:0], p)
+		data = u.buf
 	}
-	n, err := u.f.Write(p)
+	if err := u.write(data); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// write stores data (already converted), within the size limit; u.mu is held.
+func (u *upload) write(data []byte) error {
+	if u.size+int64(len(data)) > u.max {
+		u.failed = &coded{code: codeTooLarge, msg: fmt.Sprintf("%s not kept: larger than the %s limit", u.name, record.Size(u.max)), err: ftpserver.ErrStorageExceeded}
+		return u.failed
+	}
+	n, err := u.f.Write(data)
 	u.size += int64(n)
 	if err != nil {
 		u.failed = u.fs.writeFailure(u.name, err)
-		return n, u.failed
+		return u.failed
 	}
-	return n, nil
+	return nil
 }
 
 // Read refuses: an upload is write-only.
@@ -166,6 +185,9 @@ func (u *upload) Close() error {
 		return u.closeErr
 	}
 	u.closed = true
+	if u.failed == nil && u.ascii != nil {
+		_ = u.write(u.ascii.flush(u.buf[:0]))
+	}
 	failed := u.failed
 	u.mu.Unlock()
 	defer u.fs.s.uploadWG.Done()

@@ -319,6 +319,21 @@ func (c *clientHandler) GetLastCommand() string {
 	return c.command
 }
 
+// GetTransferType returns the transfer type set by the TYPE command
+func (c *clientHandler) GetTransferType() TransferType {
+	c.paramsMutex.RLock()
+	defer c.paramsMutex.RUnlock()
+
+	return c.currentTransferType
+}
+
+func (c *clientHandler) setTransferType(transferType TransferType) {
+	c.paramsMutex.Lock()
+	defer c.paramsMutex.Unlock()
+
+	c.currentTransferType = transferType
+}
+
 // GetLastDataChannel returns the last data channel mode
 func (c *clientHandler) GetLastDataChannel() DataChannel {
 	c.paramsMutex.RLock()

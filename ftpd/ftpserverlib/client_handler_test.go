@@ -736,3 +736,13 @@ func TestMultipleImmediateDisconnects(t *testing.T) {
 	_, err = client.ReadDir("/")
 	require.NoError(t, err)
 }
+
+func TestGetTransferType(t *testing.T) {
+	buf := bytes.Buffer{}
+	c := clientHandler{currentTransferType: TransferTypeBinary, writer: bufio.NewWriter(&buf)}
+	require.Equal(t, TransferTypeBinary, c.GetTransferType())
+	require.NoError(t, c.handleTYPE("A"))
+	require.Equal(t, TransferTypeASCII, c.GetTransferType())
+	require.NoError(t, c.handleTYPE("I"))
+	require.Equal(t, TransferTypeBinary, c.GetTransferType())
+}

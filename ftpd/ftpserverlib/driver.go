@@ -194,6 +194,11 @@ type ClientContext interface {
 	// GetLastDataChannel returns the last data channel mode
 	GetLastDataChannel() DataChannel
 
+	// GetTransferType returns the transfer type set by the TYPE command (or
+	// Settings.DefaultTransferType), so that a driver can convert line ends
+	// itself when Settings.DisableASCIIConversion is set
+	GetTransferType() TransferType
+
 	// SetTLSRequirement sets the TLS requirement to respect on a per-client basis.
 	// The requirement is checked when the client issues the "USER" command,
 	// after executing the MainDriverExtensionUserVerifier extension, and

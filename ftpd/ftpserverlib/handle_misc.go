@@ -289,12 +289,13 @@ func (c *clientHandler) handleFEAT(_ string) error {
 
 func (c *clientHandler) handleTYPE(param string) error {
 	param = strings.ReplaceAll(strings.ToUpper(param), " ", "")
+
 	switch param {
 	case "I", "L8":
-		c.currentTransferType = TransferTypeBinary
+		c.setTransferType(TransferTypeBinary)
 		c.writeMessage(StatusOK, "Type set to binary")
 	case "A", "AN", "L7":
-		c.currentTransferType = TransferTypeASCII
+		c.setTransferType(TransferTypeASCII)
 		c.writeMessage(StatusOK, "Type set to ASCII")
 	default:
 		c.writeMessage(StatusNotImplementedParam, "Unsupported transfer type")
