@@ -15,6 +15,7 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 	"github.com/spf13/afero"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // userFS is what one logged-in user sees: their home, where they may upload
@@ -44,13 +45,28 @@ var errReadOnly = fmt.Errorf("%w: this account may only upload .csv files into i
 
 // splitPath cleans a client path (absolute, or relative to the top folder)
 // into its elements; "/" has none. path.Clean resolves every "..", so the
-// result never climbs above the top folder.
+// result never climbs above the top folder. A path that is not UTF-8 comes
+// from a client that did not switch to UTF-8 (OPTS UTF8 ON) and sends its
+// Windows code page: it is decoded as Windows-1252, so "pr\xe9sence.csv" is
+// "présence.csv", stored and listed in UTF-8.
 func splitPath(name string) []string {
-	c := path.Clean("/" + name)
+	c := path.Clean("/" + clientName(name))
 	if c == "/" {
 		return nil
 	}
 	return strings.Split(c[1:], "/")
+}
+
+// clientName decodes a path that is not valid UTF-8 as Windows-1252.
+func clientName(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	s, err := charmap.Windows1252.NewDecoder().String(name)
+	if err != nil || strings.ContainsRune(s, utf8.RuneError) {
+		return name // a byte Windows-1252 leaves undefined: refused later, not valid UTF-8
+	}
+	return s
 }
 
 // visible reports whether a directory entry may be shown and opened: not
