@@ -19,8 +19,9 @@ import (
 )
 
 // userFS is what one logged-in user sees: their home, where they may upload
-// *.csv files into the top folder, and list and download the files there and
-// under archive/ and rejected/. Nothing else: no delete, rename, mkdir,
+// *.csv files into the top folder (directly, or under a temporary name then
+// renamed: rename.go), and list and download the files there and under
+// archive/ and rejected/. Nothing else: no delete, other renames, mkdir,
 // chmod, append or resume; hidden entries (.partial) and symlinks do not
 // exist for them. Every access goes through the home's os.Root.
 type userFS struct {
@@ -262,9 +263,6 @@ func (f *userFS) RemoveAll(name string) error { return f.deny("delete", name) }
 
 // RemoveDir is refused.
 func (f *userFS) RemoveDir(name string) error { return f.deny("rmdir", name) }
-
-// Rename is refused.
-func (f *userFS) Rename(oldname, _ string) error { return f.deny("rename", oldname) }
 
 // Chmod is refused.
 func (f *userFS) Chmod(name string, _ os.FileMode) error { return f.deny("chmod", name) }

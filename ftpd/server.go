@@ -71,7 +71,8 @@ type Server struct {
 	served   bool
 
 	connWG   sync.WaitGroup // one per accepted control connection, until ClientDisconnected
-	uploadWG sync.WaitGroup // one per upload, until its Close returned
+	uploadWG sync.WaitGroup // one per upload (and RNTO import), until it returned
+	sweepWG  sync.WaitGroup // the hourly sweep of temporary uploads
 }
 
 type account struct {
@@ -224,6 +225,20 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	done := make(chan error, 1)
 	go func() { done <- s.ftp.Serve() }()
+	s.sweepWG.Add(1)
+	go func() { // temporary uploads never renamed, every hour
+		defer s.sweepWG.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				s.sweepTemps(now)
+			case <-s.quit:
+				return
+			}
+		}
+	}()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -266,6 +281,7 @@ func (s *Server) shutdown(serving <-chan error) {
 	}
 	s.connWG.Wait()
 	s.uploadWG.Wait()
+	s.sweepWG.Wait()
 	s.mu.Lock()
 	s.closeHomes()
 	s.mu.Unlock()
