@@ -93,3 +93,49 @@ func nonEmptyLines(s string) []string {
 	}
 	return out
 }
+
+// TestFTPTemporaryNameThenRename: through the real agent, STOR under a
+// temporary name is kept out of the import (the agent's folder scan takes
+// only *.csv) and RNTO to .csv imports it: 250 once committed, or the same
+// refusal a STOR gets, naming the report.
+func TestFTPTemporaryNameThenRename(t *testing.T) {
+	a := ftpAgent(t, "")
+	good, err := os.ReadFile(filepath.Join("..", "..", "testdata", "csv", "accepted-contract-example.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := os.ReadFile(filepath.Join("..", "..", "testdata", "csv", "refused-bad-number.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialFTPS(t, a.ftpAddr, "payroll", a.ftpPassword)
+	for _, tc := range []struct {
+		tmp, to string
+		data    []byte
+		want    string
+	}{
+		{"week.csv.filepart", "week.csv", good, ""},
+		{"bad.csv.tmp", "bad.csv", bad, `550 file refused: 3 bad lines, see rejected/bad.csv.errors.txt (first: line 2: hours: "sept" is not a number of hours (use 7.5, 7,5 or 7:30))`},
+	} {
+		if err := c.Stor(tc.tmp, bytes.NewReader(tc.data)); err != nil {
+			t.Fatalf("STOR %s: %s", tc.tmp, ftpReply(err))
+		}
+		if _, err := os.Stat(filepath.Join(a.ftpHome("payroll"), tc.tmp)); err != nil {
+			t.Fatalf("%s is not kept in the home until the rename: %v", tc.tmp, err)
+		}
+		if got := ftpReply(c.Rename(tc.tmp, tc.to)); got != tc.want {
+			t.Errorf("RNTO %s: got %q, want %q", tc.to, got, tc.want)
+		}
+	}
+	home := a.ftpHome("payroll")
+	for _, p := range []string{"archive/week.csv", "rejected/bad.csv", "rejected/bad.csv.errors.txt"} {
+		if _, err := os.Stat(filepath.Join(home, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	for _, p := range []string{"week.csv.filepart", "bad.csv.tmp", "week.csv", "bad.csv"} {
+		if _, err := os.Stat(filepath.Join(home, p)); err == nil {
+			t.Errorf("%s is still in the home", p)
+		}
+	}
+}
