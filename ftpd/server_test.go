@@ -119,7 +119,7 @@ func TestUploadImported(t *testing.T) {
 	if err := c.Stor("shifts.csv", strings.NewReader(shiftsCSV)); err != nil {
 		t.Fatalf("STOR: got %q, want 226", reply(err))
 	}
-	// TYPE A must not rewrite CRLF either.
+	// TYPE A stores a CRLF file byte for byte (ascii.go).
 	if err := c.Type(ftp.TransferTypeASCII); err != nil {
 		t.Fatal(err)
 	}
