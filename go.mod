@@ -36,3 +36,5 @@ require (
 	github.com/spf13/pflag v1.0.10 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/fclairamb/ftpserverlib => ./ftpd/ftpserverlib

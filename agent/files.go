@@ -110,7 +110,8 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 	}
 	if st.Done {
 		out.Outcome, out.Records, out.Detail = "duplicate", st.Records, "this content was imported before ("+st.At.Format(time.RFC3339)+"); nothing new"
-		return a.moveTo(req, "archive", "")
+		_, err := a.moveTo(req, "archive", "")
+		return err
 	}
 	if st.Committed == 0 && a.spool.Full() {
 		return record.ErrFull
@@ -180,46 +181,50 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 	if out.Queued < out.Records {
 		out.Detail = fmt.Sprintf("%d of %d shifts were already known unchanged", out.Records-out.Queued, out.Records)
 	}
-	return a.moveTo(req, "archive", "")
+	_, err = a.moveTo(req, "archive", "")
+	return err
 }
 
 // refuse writes the report beside the file in rejected/ and moves the file
-// there. Nothing of it reached the buffer.
+// there. Nothing of it reached the buffer. The error names the report where
+// it really is (rejected/x.1.csv.errors.txt after an earlier x.csv), and
+// counts bad lines as the report does (ref.BadLines).
 func (a *Agent) refuse(req FileRequest, out *FileOutcome, ref *staffcsv.Refusal) error {
 	name := filepath.Base(req.Path)
 	report := ref.Report(name)
-	if err := a.moveTo(req, "rejected", report); err != nil {
+	dst, err := a.moveTo(req, "rejected", report)
+	if err != nil {
 		return err
 	}
 	reason := "refused"
 	if len(ref.Problems) > 0 {
 		reason = ref.Problems[0].String()
 	}
-	lines := len(ref.Problems) + ref.More
-	return &record.RefusedError{Name: name, Lines: lines, Report: filepath.Join("rejected", name+".errors.txt"), Reason: reason}
+	return &record.RefusedError{Name: name, Lines: ref.BadLines, Report: dst + ".errors.txt", Reason: reason}
 }
 
 // moveTo moves the file into req.Root/dir (a unique name if taken), writes
-// the report beside it when given, and syncs the folders.
-func (a *Agent) moveTo(req FileRequest, dir, report string) error {
+// the report beside it when given, and syncs the folders. It returns the
+// file's new path.
+func (a *Agent) moveTo(req FileRequest, dir, report string) (string, error) {
 	target := filepath.Join(req.Root, dir)
 	if err := os.MkdirAll(target, 0o750); err != nil {
-		return err
+		return "", err
 	}
 	name := filepath.Base(req.Path)
 	dst := uniqueName(target, name)
 	if report != "" {
 		rp := dst + ".errors.txt"
 		if err := writeFileSync(rp, []byte(report)); err != nil {
-			return fmt.Errorf("write the error report: %w", err)
+			return "", fmt.Errorf("write the error report: %w", err)
 		}
 	}
 	if err := os.Rename(req.Path, dst); err != nil {
-		return fmt.Errorf("move %s to %s/: %w", name, dir, err)
+		return "", fmt.Errorf("move %s to %s/: %w", name, dir, err)
 	}
 	syncDir(target)
 	syncDir(filepath.Dir(req.Path))
-	return nil
+	return dst, nil
 }
 
 // uniqueName keeps earlier files of the same name: x.csv, x.1.csv, x.2.csv…

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -112,10 +111,12 @@ func TestCurl(t *testing.T) {
 				t.Errorf("downloaded: got %q %v, want the upload", b, err)
 			}
 			if tc.required {
-				// Without TLS, the login is refused.
+				// Without TLS, the login is refused, saying what to change;
+				// curl reports "Access denied: 530" (exit 67), not a timeout.
 				code, replies := curl(t, "--user", testUser+":"+testPassword, "-T", file, url+"plain.csv")
-				if code == 0 || !regexp.MustCompile(`^421 TLS is required$`).MatchString(strings.Join(lastReplies(replies, 1), "")) {
-					t.Errorf("cleartext in TLS-required mode: exit %d, replies %q, want 421 TLS is required", code, replies)
+				want := []string{"530 this server requires TLS (explicit FTPS): set your client to FTP over TLS"}
+				if code != 67 || !cmp.Equal(lastReplies(replies, 1), want) {
+					t.Errorf("cleartext in TLS-required mode: exit %d, replies %q, want exit 67 and %q", code, replies, want)
 				}
 			}
 		})

@@ -2,6 +2,7 @@ package ftpd
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,4 +66,46 @@ func (r *eventRing) list() []Event {
 	out := make([]Event, 0, len(r.buf))
 	out = append(out, r.buf[r.next:]...)
 	return append(out, r.buf[:r.next]...)
+}
+
+// Counters are the endpoint's totals since the server was created, for the
+// agent's /metrics (monotonic counters).
+type Counters struct {
+	Logins       uint64 `json:"logins"`        // successful logins
+	FailedLogins uint64 `json:"failed_logins"` // wrong user name or password (not refusals for missing TLS)
+	Bans         uint64 `json:"bans"`          // addresses banned by the defender
+	// Uploads by outcome. Accepted: imported, 226 (or 250 to RNTO). Refused:
+	// the content was refused, 550 with a report in rejected/. Full: 452,
+	// the agent's buffer or the disk was full. Failed: every other upload
+	// not imported (426 aborted, 451 local error, 550 not allowed there, 552
+	// too large, 553 bad name).
+	UploadsAccepted uint64 `json:"uploads_accepted"`
+	UploadsRefused  uint64 `json:"uploads_refused"`
+	UploadsFailed   uint64 `json:"uploads_failed"`
+	UploadsFull     uint64 `json:"uploads_full"`
+}
+
+type counters struct {
+	logins, failedLogins, bans                                  atomic.Uint64
+	uploadsAccepted, uploadsRefused, uploadsFailed, uploadsFull atomic.Uint64
+}
+
+// upload counts the end of an upload that was not accepted, by its reply.
+func (c *counters) uploadEnded(code int, kind string) {
+	switch {
+	case kind == EventUploadRefused:
+		c.uploadsRefused.Add(1)
+	case code == codeFull:
+		c.uploadsFull.Add(1)
+	default:
+		c.uploadsFailed.Add(1)
+	}
+}
+
+func (c *counters) snapshot() Counters {
+	return Counters{
+		Logins: c.logins.Load(), FailedLogins: c.failedLogins.Load(), Bans: c.bans.Load(),
+		UploadsAccepted: c.uploadsAccepted.Load(), UploadsRefused: c.uploadsRefused.Load(),
+		UploadsFailed: c.uploadsFailed.Load(), UploadsFull: c.uploadsFull.Load(),
+	}
 }

@@ -15,15 +15,18 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 	"github.com/spf13/afero"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // userFS is what one logged-in user sees: their home, where they may upload
-// *.csv files into the top folder, and list and download the files there and
-// under archive/ and rejected/. Nothing else: no delete, rename, mkdir,
+// *.csv files into the top folder (directly, or under a temporary name then
+// renamed: rename.go), and list and download the files there and under
+// archive/ and rejected/. Nothing else: no delete, other renames, mkdir,
 // chmod, append or resume; hidden entries (.partial) and symlinks do not
 // exist for them. Every access goes through the home's os.Root.
 type userFS struct {
 	s      *Server
+	cc     ftpserver.ClientContext // the session: its transfer type (TYPE A or I)
 	acct   *account
 	home   *home
 	conn   *ctrlConn
@@ -43,13 +46,28 @@ var errReadOnly = fmt.Errorf("%w: this account may only upload .csv files into i
 
 // splitPath cleans a client path (absolute, or relative to the top folder)
 // into its elements; "/" has none. path.Clean resolves every "..", so the
-// result never climbs above the top folder.
+// result never climbs above the top folder. A path that is not UTF-8 comes
+// from a client that did not switch to UTF-8 (OPTS UTF8 ON) and sends its
+// Windows code page: it is decoded as Windows-1252, so "pr\xe9sence.csv" is
+// "présence.csv", stored and listed in UTF-8.
 func splitPath(name string) []string {
-	c := path.Clean("/" + name)
+	c := path.Clean("/" + clientName(name))
 	if c == "/" {
 		return nil
 	}
 	return strings.Split(c[1:], "/")
+}
+
+// clientName decodes a path that is not valid UTF-8 as Windows-1252.
+func clientName(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	s, err := charmap.Windows1252.NewDecoder().String(name)
+	if err != nil || strings.ContainsRune(s, utf8.RuneError) {
+		return name // a byte Windows-1252 leaves undefined: refused later, not valid UTF-8
+	}
+	return s
 }
 
 // visible reports whether a directory entry may be shown and opened: not
@@ -164,9 +182,21 @@ func (f *userFS) ReadDir(name string) ([]os.FileInfo, error) {
 // new upload.
 func (f *userFS) GetHandle(name string, flags int, offset int64) (ftpserver.FileTransfer, error) {
 	if flags&(os.O_WRONLY|os.O_RDWR) == 0 {
-		return f.openRead(name)
+		file, err := f.openRead(name)
+		if err != nil {
+			return nil, err
+		}
+		if f.ascii() {
+			return newASCIIOut(file), nil
+		}
+		return file, nil
 	}
 	return f.upload(name, flags, offset)
+}
+
+// ascii reports whether the session is in TYPE A (see ascii.go).
+func (f *userFS) ascii() bool {
+	return f.cc != nil && f.cc.GetTransferType() == ftpserver.TransferTypeASCII
 }
 
 // openRead opens a visible regular file, checking that what was opened is
@@ -233,9 +263,6 @@ func (f *userFS) RemoveAll(name string) error { return f.deny("delete", name) }
 
 // RemoveDir is refused.
 func (f *userFS) RemoveDir(name string) error { return f.deny("rmdir", name) }
-
-// Rename is refused.
-func (f *userFS) Rename(oldname, _ string) error { return f.deny("rename", oldname) }
 
 // Chmod is refused.
 func (f *userFS) Chmod(name string, _ os.FileMode) error { return f.deny("chmod", name) }

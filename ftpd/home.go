@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The folders of a home.
@@ -52,6 +53,7 @@ func openHome(dir string, log *slog.Logger) (*home, error) {
 	if len(entries) > 0 {
 		log.Info("ftp: deleted interrupted uploads", "home", dir, "count", len(entries))
 	}
+	h.sweepTemps(time.Now(), log)
 	return h, nil
 }
 

@@ -51,6 +51,7 @@ type Server struct {
 	dummy  []byte // a bcrypt hash compared against for unknown users, so they take as long
 	def    *defender
 	events *eventRing
+	counts counters
 	quit   chan struct{} // closed when shutdown starts
 
 	// Test seams: nil in production.
@@ -61,7 +62,6 @@ type Server struct {
 	ftp      *ftpserver.FtpServer
 	ln       net.Listener
 	tlsConf  *tls.Config
-	pin      []byte
 	homes    map[string]*home
 	conns    map[*ctrlConn]struct{}
 	sessions map[*ctrlConn]*session
@@ -71,7 +71,8 @@ type Server struct {
 	served   bool
 
 	connWG   sync.WaitGroup // one per accepted control connection, until ClientDisconnected
-	uploadWG sync.WaitGroup // one per upload, until its Close returned
+	uploadWG sync.WaitGroup // one per upload (and RNTO import), until it returned
+	sweepWG  sync.WaitGroup // the hourly sweep of temporary uploads
 }
 
 type account struct {
@@ -88,7 +89,13 @@ type session struct {
 var (
 	_ ftpserver.MainDriver                        = (*Server)(nil)
 	_ ftpserver.MainDriverExtensionPassiveWrapper = (*Server)(nil)
+	_ ftpserver.MainDriverExtensionUserVerifier   = (*Server)(nil)
 )
+
+// errTLSRequired answers a login attempt in cleartext when tls.required is
+// set: 530 (not logged in) with what to change, which clients show as is
+// (a 421 made curl report a timeout and tnftp "Login failed").
+var errTLSRequired = &coded{code: 530, msg: "this server requires TLS (explicit FTPS): set your client to FTP over TLS"}
 
 // New checks cfg (after SetDefaults) and prepares a server; it does no I/O.
 func New(cfg Config, inbox Inbox, logger *slog.Logger) (*Server, error) {
@@ -168,7 +175,6 @@ func (s *Server) listenLocked() (err error) {
 			return fmt.Errorf("ftp: %w", err)
 		}
 		s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		s.pin = cert.Certificate[0]
 	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
@@ -219,6 +225,20 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	done := make(chan error, 1)
 	go func() { done <- s.ftp.Serve() }()
+	s.sweepWG.Add(1)
+	go func() { // temporary uploads never renamed, every hour
+		defer s.sweepWG.Done()
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case now := <-t.C:
+				s.sweepTemps(now)
+			case <-s.quit:
+				return
+			}
+		}
+	}()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -261,6 +281,7 @@ func (s *Server) shutdown(serving <-chan error) {
 	}
 	s.connWG.Wait()
 	s.uploadWG.Wait()
+	s.sweepWG.Wait()
 	s.mu.Lock()
 	s.closeHomes()
 	s.mu.Unlock()
@@ -278,11 +299,15 @@ func (s *Server) closeHomes() {
 // oldest first.
 func (s *Server) Recent() []Event { return s.events.list() }
 
+// Counters returns the endpoint's totals since New (safe to call at any
+// time, from any goroutine).
+func (s *Server) Counters() Counters { return s.counts.snapshot() }
+
 // adopt wraps a newly accepted control connection; ClientDisconnected
 // releases it.
 func (s *Server) adopt(raw net.Conn) net.Conn {
 	implicit := s.cfg.TLS.Mode == TLSImplicit
-	c := newCtrlConn(raw, implicit, s.tlsConf, s.pin)
+	c := newCtrlConn(raw, implicit, s.tlsConf)
 	if implicit { // bounds the handshake; the library sets its own deadlines afterwards
 		_ = raw.SetDeadline(time.Now().Add(s.cfg.ConnectionTimeout.D()))
 	}
@@ -321,7 +346,8 @@ func (s *Server) GetSettings() (*ftpserver.Settings, error) {
 		DisableSite:             true,
 		DisableMFMT:             true,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
-		// TYPE A would rewrite CRLF: the agent wants the bytes as sent.
+		// TYPE A is converted by ftpd itself (ascii.go): the library's
+		// conversion would store LF on Unix and keep a CR CR LF as CR LF.
 		DisableASCIIConversion: true,
 		ActiveConnectionsCheck: ftpserver.IPMatchRequired,
 		PasvConnectionsCheck:   ftpserver.IPMatchRequired,
@@ -413,9 +439,9 @@ func (s *Server) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	if why != "" {
 		s.log.Info("ftp connection refused", "remote", remote, "reason", why)
 		s.events.add(Event{Kind: EventRefused, Remote: remote, Code: 421, Detail: why})
-		return "421 " + why, errors.New(why)
+		return why, &coded{code: 421, msg: why}
 	}
-	s.log.Info("ftp connection", "remote", remote, "tls", c.secure())
+	s.log.Info("ftp connection", "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventConnect, Remote: remote})
 	return "storeagent FTP endpoint ready", nil
 }
@@ -436,6 +462,20 @@ func (s *Server) ClientDisconnected(cc ftpserver.ClientContext) {
 	s.connWG.Done()
 }
 
+// PreAuthUser refuses USER in cleartext when TLS is required (errTLSRequired);
+// the library then closes the connection.
+func (s *Server) PreAuthUser(cc ftpserver.ClientContext, _ string) error {
+	if s.tlsRequired() && !cc.HasTLSForControl() {
+		s.log.Info("ftp login refused: TLS is required", "remote", connOf(cc).raw.RemoteAddr().String())
+		return errTLSRequired
+	}
+	return nil
+}
+
+func (s *Server) tlsRequired() bool {
+	return s.cfg.TLS.Mode == TLSImplicit || s.cfg.TLS.Mode == TLSExplicit && s.cfg.TLS.Required
+}
+
 // errLogin is all a client learns about a failed login.
 var errLogin = errors.New("wrong user name or password")
 
@@ -445,6 +485,9 @@ var errLogin = errors.New("wrong user name or password")
 func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	c := connOf(cc)
 	ip, remote := addrIP(c.raw.RemoteAddr()), c.raw.RemoteAddr().String()
+	if s.tlsRequired() && !cc.HasTLSForControl() { // PASS without USER
+		return nil, errTLSRequired
+	}
 	if until, banned := s.def.banned(ip); banned {
 		return nil, errors.New("too many failed logins from your address, try again after " + until.UTC().Format(time.RFC3339))
 	}
@@ -457,9 +500,11 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	name := sanitize(user, 64)
 	if a == nil || err != nil {
 		until, banned := s.def.fail(ip)
-		s.log.Info("ftp login failed", "user", name, "remote", remote, "known_user", a != nil)
+		s.counts.failedLogins.Add(1)
+		s.log.Warn("ftp login failed", "user", name, "remote", remote, "known_user", a != nil)
 		s.events.add(Event{Kind: EventLoginFailed, User: name, Remote: remote})
 		if banned {
+			s.counts.bans.Add(1)
 			s.log.Warn("ftp address banned after repeated login failures", "remote", remote, "until", until)
 			s.events.add(Event{Kind: EventBanned, Remote: remote, Detail: "until " + until.UTC().Format(time.RFC3339)})
 		}
@@ -472,9 +517,10 @@ func (s *Server) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 	if h == nil {
 		return nil, errors.New("the server is shutting down")
 	}
-	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", c.secure())
+	s.counts.logins.Add(1)
+	s.log.Info("ftp login", "user", a.Name, "remote", remote, "tls", cc.HasTLSForControl())
 	s.events.add(Event{Kind: EventLogin, User: a.Name, Remote: remote})
-	return &userFS{s: s, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil
+	return &userFS{s: s, cc: cc, acct: a, home: h, conn: c, remote: remote, log: s.log.With("user", a.Name, "remote", remote)}, nil
 }
 
 // pause waits d, or less if the server shuts down.

@@ -49,6 +49,19 @@ func TestLoginRefused(t *testing.T) {
 			}
 		})
 	}
+	// Every failure is logged at WARN, with the user name and the address.
+	var failures []string
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		if strings.Contains(l, `msg="ftp login failed"`) {
+			level, _, _ := strings.Cut(l[strings.Index(l, "level="):], " ")
+			user, _, _ := strings.Cut(l[strings.Index(l, "user="):], " ")
+			failures = append(failures, level+" "+user)
+		}
+	}
+	wantLogs := []string{"level=WARN user=anonymous", "level=WARN user=ftp", "level=WARN user=root", "level=WARN user=clock", "level=WARN user=payroll", "level=WARN user=clock"}
+	if diff := cmp.Diff(wantLogs, failures); diff != "" {
+		t.Errorf("failed logins in the log (-want +got):\n%s", diff)
+	}
 	want := []time.Duration{time.Second, time.Second, time.Second, time.Second, time.Second, time.Second}
 	if diff := cmp.Diff(want, ts.failureDelays()); diff != "" {
 		t.Errorf("each failure waits failure_delay before the reply (-want +got):\n%s", diff)
@@ -106,7 +119,7 @@ func TestUploadImported(t *testing.T) {
 	if err := c.Stor("shifts.csv", strings.NewReader(shiftsCSV)); err != nil {
 		t.Fatalf("STOR: got %q, want 226", reply(err))
 	}
-	// TYPE A must not rewrite CRLF either.
+	// TYPE A stores a CRLF file byte for byte (ascii.go).
 	if err := c.Type(ftp.TransferTypeASCII); err != nil {
 		t.Fatal(err)
 	}

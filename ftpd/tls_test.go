@@ -75,11 +75,16 @@ func TestTLSUploads(t *testing.T) {
 func TestTLSRequiredRefusesCleartext(t *testing.T) {
 	ts := startServer(t, func(c *Config) { c.TLS.Mode, c.TLS.Required = TLSExplicit, true })
 	r := dialRaw(t, ts.addr)
-	if got, want := r.cmd(t, "USER %s", testUser), "421 TLS is required"; got != want {
+	if got, want := r.cmd(t, "USER %s", testUser), "530 this server requires TLS (explicit FTPS): set your client to FTP over TLS"; got != want {
 		t.Errorf("USER in cleartext: got %q, want %q", got, want)
 	}
 	if _, _, err := r.tp.ReadResponse(0); err == nil {
 		t.Errorf("the connection should be closed after the refusal")
+	}
+	// PASS without USER is answered the same.
+	r = dialRaw(t, ts.addr)
+	if got, want := r.cmd(t, "PASS %s", testPassword), "530 this server requires TLS (explicit FTPS): set your client to FTP over TLS"; got != want {
+		t.Errorf("PASS in cleartext: got %q, want %q", got, want)
 	}
 	for _, e := range ts.Recent() {
 		if e.Kind == EventLogin || e.Kind == EventLoginFailed {

@@ -61,40 +61,6 @@ func TestCheckUploadName(t *testing.T) {
 	}
 }
 
-func TestRewriteReply(t *testing.T) {
-	c := &ctrlConn{}
-	for _, e := range []*coded{
-		{code: 452, msg: "old.csv not kept: the disk is full, try again later"}, // dropped by the fifth
-		{code: 452, msg: "x.csv not kept: the disk is full, try again later"},
-		{code: 552, msg: "big.csv not kept: larger than the 1000B limit"},
-		{code: 553, msg: "file name not allowed: only .csv files are accepted"},
-		{code: 550, msg: "file refused: 3 bad lines, see rejected/x.csv.errors.txt"},
-	} {
-		c.expect(e)
-	}
-	for _, tc := range []struct{ in, want string }{
-		{"226 Closing transfer connection", "226 Closing transfer connection"},
-		{"550 Issue during transfer: network error: error transferring data: writeto tcp 127.0.0.1:1->127.0.0.1:2: 452 x.csv not kept: the disk is full, try again later", "452 x.csv not kept: the disk is full, try again later"},
-		{"552 Issue during transfer: network error: error transferring data: writeto tcp 127.0.0.1:1->127.0.0.1:2: 552 big.csv not kept: larger than the 1000B limit", "552 big.csv not kept: larger than the 1000B limit"},
-		{"553 Could not access file: driver error: calling GetHandle: 553 file name not allowed: only .csv files are accepted", "553 file name not allowed: only .csv files are accepted"},
-		{"550 Issue during transfer: 550 file refused: 3 bad lines, see rejected/x.csv.errors.txt", "550 file refused: 3 bad lines, see rejected/x.csv.errors.txt"},
-		// Each expected reply is used once.
-		{"550 Issue during transfer: 550 file refused: 3 bad lines, see rejected/x.csv.errors.txt", "550 Issue during transfer: 550 file refused: 3 bad lines, see rejected/x.csv.errors.txt"},
-		// The oldest expectation was dropped when a fifth came.
-		{"550 Issue during transfer: network error: error transferring data: 452 old.csv not kept: the disk is full, try again later", "426 transfer aborted: 452 old.csv not kept: the disk is full, try again later"},
-		{"550 Issue during transfer: network error: error transferring data: read tcp 1.2.3.4:5->6.7.8.9:10: read: connection reset by peer", "426 transfer aborted: read tcp 1.2.3.4:5->6.7.8.9:10: read: connection reset by peer"},
-		// A client cannot forge a code through a path.
-		{"550 Could not access file: driver error: calling GetHandle: /a: 452 evil: file does not exist", "550 Could not access file: driver error: calling GetHandle: /a: 452 evil: file does not exist"},
-		{"500 421 too many connections, try again later", "421 too many connections, try again later"},
-		{`500 Unknown command "421"`, `500 Unknown command "421"`},
-		{"213 452", "213 452"},
-	} {
-		if got := rewriteReply(tc.in, c.take); got != tc.want {
-			t.Errorf("rewriteReply(%q):\n got %q\nwant %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestRefusalText(t *testing.T) {
 	home := "/data/ftp/clock"
 	for _, tc := range []struct {

@@ -33,6 +33,8 @@ type upload struct {
 	partial string // .partial/<random>.part, in the home
 	f       partialFile
 	max     int64
+	ascii   *asciiIn // TYPE A: line ends converted to CRLF; nil in binary
+	buf     []byte
 
 	mu       sync.Mutex
 	size     int64
@@ -46,9 +48,8 @@ var (
 	_ ftpserver.FileTransferError = (*upload)(nil)
 )
 
-// The codes an upload can end with, beside 226. The library itself only
-// produces 550, 552 and 553 from an upload's error; 426, 451 and 452 come
-// from rewriteReply.
+// The codes an upload can end with, beside 226. Each is sent as a coded
+// error, which the (patched) library answers as it is.
 const (
 	codeAborted  = 426 // the data connection broke or the client sent ABOR
 	codeRetry    = 451 // a local error: nothing was kept, send the file again
@@ -62,7 +63,7 @@ const (
 func (f *userFS) refuse(name string, c *coded) error {
 	f.log.Info("ftp upload refused", "file", name, "code", c.code, "reason", c.msg)
 	f.s.events.add(Event{Kind: EventUploadFailed, User: f.acct.Name, Remote: f.remote, File: sanitize(name, maxNameLen), Code: c.code, Detail: c.msg})
-	f.conn.expect(c)
+	f.s.counts.uploadEnded(c.code, EventUploadFailed)
 	return c
 }
 
@@ -82,7 +83,7 @@ func (f *userFS) upload(name string, flags int, offset int64) (ftpserver.FileTra
 	case len(parts) > 1:
 		return nil, f.refuse(name, &coded{code: codeBadName, msg: "file name not allowed: upload into the top folder, without folders", err: ftpserver.ErrFileNameNotAllowed})
 	}
-	if err := checkUploadName(parts[0]); err != nil {
+	if err := checkUploadOrTempName(parts[0]); err != nil {
 		return nil, f.refuse(name, &coded{code: codeBadName, msg: err.Error(), err: ftpserver.ErrFileNameNotAllowed})
 	}
 	if !f.s.startUpload() {
@@ -101,7 +102,11 @@ func (f *userFS) upload(name string, flags int, offset int64) (ftpserver.FileTra
 		pf = f.s.wrapPartial(file)
 	}
 	f.log.Debug("ftp upload started", "file", parts[0], "partial", partial)
-	return &upload{fs: f, name: parts[0], partial: partial, f: pf, max: int64(f.s.cfg.MaxFileSize)}, nil
+	u := &upload{fs: f, name: parts[0], partial: partial, f: pf, max: int64(f.s.cfg.MaxFileSize)}
+	if f.ascii() {
+		u.ascii = &asciiIn{}
+	}
+	return u, nil
 }
 
 // writeFailure is the reply for a local write error: 452 when the disk is
@@ -121,17 +126,30 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.failed != nil {
 		return 0, u.failed
 	}
-	if u.size+int64(len(p)) > u.max {
-		u.failed = &coded{code: codeTooLarge, msg: fmt.Sprintf("%s not kept: larger than the %s limit", u.name, record.Size(u.max)), err: ftpserver.ErrStorageExceeded}
-		return 0, u.failed
+	data := p
+	if u.ascii != nil {
+		u.buf = u.ascii.convert(u.buf[:0], p)
+		data = u.buf
 	}
-	n, err := u.f.Write(p)
+	if err := u.write(data); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// write stores data (already converted), within the size limit; u.mu is held.
+func (u *upload) write(data []byte) error {
+	if u.size+int64(len(data)) > u.max {
+		u.failed = &coded{code: codeTooLarge, msg: fmt.Sprintf("%s not kept: larger than the %s limit", u.name, record.Size(u.max)), err: ftpserver.ErrStorageExceeded}
+		return u.failed
+	}
+	n, err := u.f.Write(data)
 	u.size += int64(n)
 	if err != nil {
 		u.failed = u.fs.writeFailure(u.name, err)
-		return n, u.failed
+		return u.failed
 	}
-	return n, nil
+	return nil
 }
 
 // Read refuses: an upload is write-only.
@@ -153,7 +171,7 @@ func (u *upload) TransferError(err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.failed == nil {
-		u.failed = &coded{code: codeAborted, msg: u.name + " not kept: transfer aborted", cause: err}
+		u.failed = &coded{code: codeAborted, msg: "transfer aborted: " + sanitize(err.Error(), 200), cause: err}
 	}
 }
 
@@ -167,6 +185,9 @@ func (u *upload) Close() error {
 		return u.closeErr
 	}
 	u.closed = true
+	if u.failed == nil && u.ascii != nil {
+		_ = u.write(u.ascii.flush(u.buf[:0]))
+	}
 	failed := u.failed
 	u.mu.Unlock()
 	defer u.fs.s.uploadWG.Done()
@@ -183,21 +204,40 @@ func (u *upload) finish(failed *coded) error {
 	if failed != nil {
 		_ = u.f.Close()
 		_ = h.root.Remove(u.partial)
-		return u.report(failed, EventUploadFailed)
+		return f.report(u.name, u.size, failed, EventUploadFailed)
 	}
 	if err := u.f.Sync(); err != nil {
 		_ = u.f.Close()
 		_ = h.root.Remove(u.partial)
-		return u.report(f.writeFailure(u.name, err), EventUploadFailed)
+		return f.report(u.name, u.size, f.writeFailure(u.name, err), EventUploadFailed)
 	}
 	if err := u.f.Close(); err != nil {
 		_ = h.root.Remove(u.partial)
-		return u.report(f.writeFailure(u.name, err), EventUploadFailed)
+		return f.report(u.name, u.size, f.writeFailure(u.name, err), EventUploadFailed)
 	}
-	final, fi, err := h.commit(u.partial, u.name)
+	if isTempName(u.name) {
+		// Kept under its temporary name, out of the import, until the
+		// client renames it to .csv (rename.go).
+		if err := h.keepTemp(u.partial, u.name); err != nil {
+			_ = h.root.Remove(u.partial)
+			return f.report(u.name, u.size, f.writeFailure(u.name, err), EventUploadFailed)
+		}
+		f.log.Info("ftp temporary upload stored, imported when renamed to .csv", "file", u.name, "size", u.size)
+		return nil
+	}
+	return f.importAs(u.partial, u.name, u.size)
+}
+
+// importAs moves a complete, fsynced file of the home (src: the upload's
+// temporary file, or a temporary name the client renames) to name, durably,
+// and imports it. It returns nil only once the inbox committed the file;
+// otherwise a coded error: the reply, the same for STOR and RNTO.
+func (f *userFS) importAs(src, name string, size int64) error {
+	h := f.home
+	final, fi, err := h.commit(src, name)
 	if err != nil {
-		_ = h.root.Remove(u.partial)
-		return u.report(f.writeFailure(u.name, err), EventUploadFailed)
+		_ = h.root.Remove(src)
+		return f.report(name, size, f.writeFailure(name, err), EventUploadFailed)
 	}
 	ctx, cancel := f.s.importContext()
 	defer cancel()
@@ -206,31 +246,31 @@ func (u *upload) finish(failed *coded) error {
 		Location:   f.acct.Location,
 		Home:       h.dir,
 		Path:       filepath.Join(h.dir, final),
-		Name:       u.name,
+		Name:       name,
 		RemoteAddr: f.remote,
-		Size:       u.size,
+		Size:       size,
 	})
 	var refused *record.RefusedError
 	switch {
 	case err == nil:
-		f.log.Info("ftp upload imported", "file", u.name, "stored_as", final, "size", u.size)
-		f.s.events.add(Event{Kind: EventUpload, User: f.acct.Name, Remote: f.remote, File: u.name, Size: u.size, Code: 226})
+		f.log.Info("ftp upload imported", "file", name, "stored_as", final, "size", size)
+		f.s.events.add(Event{Kind: EventUpload, User: f.acct.Name, Remote: f.remote, File: name, Size: size, Code: 226})
+		f.s.counts.uploadsAccepted.Add(1)
 		return nil
 	case errors.Is(err, record.ErrFull):
 		h.removeIfSame(final, fi)
-		return u.report(&coded{code: codeFull, msg: u.name + " not kept: the agent's buffer or disk is full, try again later", cause: err}, EventUploadFailed)
+		return f.report(name, size, &coded{code: codeFull, msg: name + " not kept: the agent's buffer or disk is full, try again later", cause: err}, EventUploadFailed)
 	case errors.As(err, &refused):
-		return u.report(&coded{code: codeRefused, msg: refusal(h.dir, refused), cause: err}, EventUploadRefused)
+		return f.report(name, size, &coded{code: codeRefused, msg: refusal(h.dir, refused), cause: err}, EventUploadRefused)
 	default:
 		h.removeIfSame(final, fi)
-		return u.report(&coded{code: codeRetry, msg: u.name + " not imported: a local error occurred, try again later", cause: err}, EventUploadFailed)
+		return f.report(name, size, &coded{code: codeRetry, msg: name + " not imported: a local error occurred, try again later", cause: err}, EventUploadFailed)
 	}
 }
 
 // report logs and records the end of an upload that was not imported.
-func (u *upload) report(c *coded, kind string) error {
-	f := u.fs
-	attrs := []any{"file", u.name, "size", u.size, "code", c.code, "reply", c.msg}
+func (f *userFS) report(name string, size int64, c *coded, kind string) error {
+	attrs := []any{"file", name, "size", size, "code", c.code, "reply", c.msg}
 	if c.cause != nil {
 		attrs = append(attrs, "err", c.cause)
 	}
@@ -239,8 +279,8 @@ func (u *upload) report(c *coded, kind string) error {
 	} else {
 		f.log.Warn("ftp upload not imported", attrs...)
 	}
-	f.s.events.add(Event{Kind: kind, User: f.acct.Name, Remote: f.remote, File: u.name, Size: u.size, Code: c.code, Detail: c.msg})
-	f.conn.expect(c)
+	f.s.events.add(Event{Kind: kind, User: f.acct.Name, Remote: f.remote, File: name, Size: size, Code: c.code, Detail: c.msg})
+	f.s.counts.uploadEnded(c.code, kind)
 	return c
 }
 

@@ -53,10 +53,13 @@ var ErrFull = errors.New("the agent's buffer is full: new input is refused until
 var ErrCredentials = errors.New("the source refused the agent's credentials")
 
 // RefusedError says a file was refused whole for its content. Report is the
-// path of the `<name>.errors.txt` written beside the refused file.
+// absolute path of the `<name>.errors.txt` written beside the refused file,
+// where it really is (the agent keeps earlier refused files of the same name:
+// rejected/x.1.csv.errors.txt); the FTP endpoint names it relative to the
+// user's home.
 type RefusedError struct {
 	Name   string
-	Lines  int // how many bad lines were found
+	Lines  int // how many bad lines were found, as the report counts them; 0 for a problem of the whole file
 	Report string
 	Reason string // the first problem, for one-line messages
 }
