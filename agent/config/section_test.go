@@ -243,7 +243,7 @@ locations:
 
 func TestBadEscapeLine(t *testing.T) {
 	for text, want := range map[string]int{
-		`a: "C:\new\tab"` + "\nb: \"C:\\Store\"\n": 2,
+		`a: "C:\new\tab"` + "\nb: \"C:\\Store\"\n":                    2,
 		`a: "\x4A \u00e9 \" ok"` + "\nb: 'C:\\Store'\nc: \"\\xZZ\"\n": 3,
 		"a: plain\\path\n": 0,
 	} {
