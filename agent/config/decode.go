@@ -450,10 +450,46 @@ func syntaxError(err error, raw []byte) FieldError {
 	}
 	fe := FieldError{Line: line, Msg: msg}
 	if strings.Contains(msg, "unknown escape character") || strings.Contains(msg, "expected hexdecimal number") {
-		fe.Path = keyAtLine(raw, line)
+		if fe.Line == 0 { // yaml gives no line for its first one
+			fe.Line = badEscapeLine(raw)
+		}
+		fe.Path = keyAtLine(raw, fe.Line)
 		fe.Msg = msg + `: in double quotes a backslash starts an escape (\n, \t, \x…); write Windows paths in single quotes ('C:\StoreAgent\data') or with forward slashes ("C:/StoreAgent/data")`
 	}
 	return fe
+}
+
+// badEscapeLine is the first line holding, in double quotes, a backslash
+// YAML does not read as an escape (\S, or \x without two hex digits); 0
+// when none is found.
+func badEscapeLine(raw []byte) int {
+	hexN := map[byte]int{'x': 2, 'u': 4, 'U': 8}
+	for k, l := range strings.Split(string(raw), "\n") {
+		quoted := false
+		for j := 0; j < len(l); j++ {
+			switch c := l[j]; {
+			case c == '"':
+				quoted = !quoted
+			case c == '\\' && quoted:
+				if j+1 >= len(l) {
+					break // a line break: an escaped newline is fine
+				}
+				e := l[j+1]
+				if n, ok := hexN[e]; ok {
+					if j+2+n > len(l) || strings.Trim(l[j+2:j+2+n], "0123456789abcdefABCDEF") != "" {
+						return k + 1
+					}
+					j += 1 + n
+					continue
+				}
+				if !strings.ContainsRune("0abtnvfre \"/\\N_LP\t", rune(e)) {
+					return k + 1
+				}
+				j++
+			}
+		}
+	}
+	return 0
 }
 
 var keyLine = regexp.MustCompile(`^(\s*)(?:-\s+)?([A-Za-z0-9_.-]+|"[^"]*"|'[^']*')\s*:(?:\s|$)`)
@@ -477,5 +513,12 @@ func keyAtLine(raw []byte, line int) string {
 		}
 		path, indent = append([]string{strings.Trim(p[2], `"'`)}, path...), len(p[1])
 	}
+	// A flow mapping on the line ({id: a, data_dir: "C:\x"}): the key
+	// before the quoted backslash.
+	if q := quotedKey.FindStringSubmatch(lines[line-1]); q != nil && q[1] != path[len(path)-1] {
+		path = append(path, q[1])
+	}
 	return strings.Join(path, ".")
 }
+
+var quotedKey = regexp.MustCompile(`([A-Za-z0-9_.-]+)\s*:\s*"[^"]*\\`)

@@ -184,6 +184,8 @@ func TestWindowsPathInDoubleQuotes(t *testing.T) {
 			"config.yaml:3: agent.data_dir: found unknown escape character" + hint},
 		{"hex escape", "agent: {id: a}\nftp:\n  tls:\n    cert_file: \"C:\\xfiles\\cert.pem\"\n",
 			"config.yaml:4: ftp.tls.cert_file: did not find expected hexdecimal number" + hint},
+		{"flow mapping", "agent: {id: a, data_dir: \"C:\\StoreAgent\"}\n",
+			"config.yaml:1: agent.data_dir: found unknown escape character" + hint},
 		{"other syntax error", "agent: {id: a\n", "config.yaml:1: did not find expected ',' or '}'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,5 +238,17 @@ locations:
 	}
 	if got := c.Zone("0422").String() + " " + fmt.Sprint(c.Locations["0422"].IsActive()); got != "Europe/Paris false" {
 		t.Errorf("got %s, want the merged zone and the location's own active", got)
+	}
+}
+
+func TestBadEscapeLine(t *testing.T) {
+	for text, want := range map[string]int{
+		`a: "C:\new\tab"` + "\nb: \"C:\\Store\"\n":                    2,
+		`a: "\x4A \u00e9 \" ok"` + "\nb: 'C:\\Store'\nc: \"\\xZZ\"\n": 3,
+		"a: plain\\path\n": 0,
+	} {
+		if got := badEscapeLine([]byte(text)); got != want {
+			t.Errorf("%q: got line %d, want %d", text, got, want)
+		}
 	}
 }

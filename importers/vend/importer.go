@@ -616,6 +616,11 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 	} else {
 		fs = append(fs, record.Finding{Check: "vend sales", OK: true})
 	}
+	if _, err := feed[probeItem](ctx, i.c, "/api/2.0/products", 0, 1); err != nil {
+		fs = append(fs, record.Finding{Check: "vend products", OK: false, Detail: err.Error() + ": sale lines carry no SKU", Fix: "the connection needs the products:read scope: run `storeagent connect vend` again (or use a personal token)"})
+	} else {
+		fs = append(fs, record.Finding{Check: "vend products", OK: true})
+	}
 	if i.cfg.StaffEnabled() {
 		_, errS := feed[probeItem](ctx, i.c, "/api/2.0/shifts", 0, 1)
 		_, errU := feed[probeItem](ctx, i.c, "/api/2.0/users", 0, 1)

@@ -88,3 +88,21 @@ func TestLineSKUs(t *testing.T) {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 }
+
+// TestDoctorProducts: doctor says when the connection may not read products.
+func TestDoctorProducts(t *testing.T) {
+	s, imp := tiny(t)
+	s.FailNext(1, "/api/2.0/products", 403)
+	var got []record.Finding
+	for _, f := range imp.Check(t.Context()) {
+		if f.Check == "vend products" {
+			got = append(got, f)
+		}
+	}
+	want := []record.Finding{{Check: "vend products",
+		Detail: `vend: Lightspeed refused access to /api/2.0/products (403): the connection lacks a permission; reconnect with ` + "`storeagent connect vend`" + ` (scopes "sales:read outlets:read users:read products:read") or use a personal token of an administrator: sale lines carry no SKU`,
+		Fix:    "the connection needs the products:read scope: run `storeagent connect vend` again (or use a personal token)"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
