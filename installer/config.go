@@ -15,6 +15,16 @@ const (
 	failureResetSeconds = 86400 // Windows: failures are counted over a day
 )
 
+// WindowsAccount is the account the Windows service runs as: its virtual
+// account, which the Service Control Manager creates with the service and
+// which has no password. Its SID (S-1-5-80-..., serviceSID) is granted the
+// agent's folders (icaclsArgs) and nothing else on the machine is granted
+// to it, unlike LocalSystem (every privilege on the machine: a flaw in the
+// FTP endpoint would be one in Windows) or LocalService (shared by many
+// services, so an ACL for it grants them all; and anonymous on the network,
+// where a virtual account is the computer account, for an inbox on a share).
+const WindowsAccount = `NT SERVICE\` + Name
+
 // ServiceConfig is the service definition for kardianos/service: the
 // absolute executable run as `run --config <config file>`, restarted on any
 // failure, started automatically (delayed on Windows, after the network is
@@ -30,20 +40,17 @@ func ServiceConfig(p Paths) *service.Config {
 		Executable:       p.Executable,
 		Arguments:        []string{"run", "--config", p.ConfigFile},
 		WorkingDirectory: p.DataDir,
+		// Windows: the service's own virtual account (see WindowsAccount).
+		// On Linux the unit's User= (SystemdUnit) says it instead.
+		UserName: WindowsAccount,
 		Option: service.KeyValue{
 			// Linux (systemd). The custom script carries every setting; the
 			// other keys document the same values for kardianos' own template.
 			"SystemdScript": SystemdUnit(p),
 			"Restart":       "always",
 			"LimitNOFILE":   limitNOFILE,
-
-			// Windows (Service Control Manager).
-			// (kardianos names these keys only in its Windows build.)
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "5s",
-			"OnFailureResetPeriod":   failureResetSeconds,
+			// Windows: installWindowsService registers the service itself
+			// (automatic, delayed start; restart 5 s after any failure).
 		},
 	}
 }

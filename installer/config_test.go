@@ -166,14 +166,10 @@ func TestServiceConfig(t *testing.T) {
 		Executable:       p.Executable,
 		Arguments:        []string{"run", "--config", p.ConfigFile},
 		WorkingDirectory: p.DataDir,
+		UserName:         `NT SERVICE\storeagent`,
 		Option: service.KeyValue{
-			"Restart":                "always",
-			"LimitNOFILE":            65536,
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "5s",
-			"OnFailureResetPeriod":   86400,
+			"Restart":     "always",
+			"LimitNOFILE": 65536,
 		},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "SystemdScript" })); diff != "" {
