@@ -328,7 +328,7 @@ func serviceCmds(e *env) []*cobra.Command {
 // defaultServicePaths and serviceManager are the platform's paths and
 // service manager; tests replace them.
 var (
-	defaultServicePaths                    = installer.DefaultPaths
+	defaultServicePaths = installer.DefaultPaths
 	serviceManager      installer.Manager // nil: the system's
 )
 

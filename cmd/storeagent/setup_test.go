@@ -15,13 +15,15 @@ import (
 // absentService is a systemd on which the service is not installed.
 type absentService struct{}
 
-func (absentService) Install() error                  { return nil }
-func (absentService) Uninstall() error                { return nil }
-func (absentService) Start() error                    { return nil }
-func (absentService) Stop() error                     { return nil }
-func (absentService) Restart() error                  { return nil }
-func (absentService) Status() (service.Status, error) { return service.StatusUnknown, service.ErrNotInstalled }
-func (absentService) Platform() string                { return "linux-systemd" }
+func (absentService) Install() error   { return nil }
+func (absentService) Uninstall() error { return nil }
+func (absentService) Start() error     { return nil }
+func (absentService) Stop() error      { return nil }
+func (absentService) Restart() error   { return nil }
+func (absentService) Status() (service.Status, error) {
+	return service.StatusUnknown, service.ErrNotInstalled
+}
+func (absentService) Platform() string { return "linux-systemd" }
 
 // fakeServicePaths makes the platform's default folders ones inside root,
 // each holding a file, and the service manager absentService.
