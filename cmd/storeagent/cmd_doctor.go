@@ -59,8 +59,10 @@ func doctorCmd(e *env) *cobra.Command {
 				}
 			}
 			closeSt()
+			var warnings []record.Finding
 			if c.FTP != nil {
 				findings = append(findings, checkFTP(c, running)...)
+				warnings = checkFTPTLS(c)
 			}
 			bad := 0
 			for _, f := range findings {
@@ -77,6 +79,10 @@ func doctorCmd(e *env) *cobra.Command {
 				if !f.OK && f.Fix != "" {
 					fmt.Fprintf(e.stdout, "       fix: %s\n", f.Fix)
 				}
+			}
+			for _, f := range warnings {
+				bad++
+				fmt.Fprintf(e.stdout, "[WARN] %s: %s\n       fix: %s\n", f.Check, f.Detail, f.Fix)
 			}
 			if bad > 0 {
 				return fmt.Errorf("%d problems found", bad)
@@ -237,6 +243,23 @@ func checkFTP(c *config.Config, running bool) []record.Finding {
 		out = append(out, checkCert(cert, c.FTP.TLS.CertFile == ""))
 	}
 	return out
+}
+
+// checkFTPTLS warns (a problem to look at, not a failure of the endpoint)
+// when the FTP endpoint lets passwords and files cross the network in clear:
+// TLS off, or explicit TLS not required. Implicit TLS is always encrypted.
+func checkFTPTLS(c *config.Config) []record.Finding {
+	f := record.Finding{Check: "FTP TLS"}
+	switch {
+	case c.FTP.TLS.Mode == "off":
+		f.Detail = "ftp.tls.mode is off: FTP passwords and staff-hours files cross the network unencrypted"
+	case c.FTP.TLS.Mode == "explicit" && !c.FTP.TLS.Required:
+		f.Detail = "ftp.tls.required is false: clients may log in and upload without encryption"
+	default:
+		return nil
+	}
+	f.Fix = "set ftp.tls to {mode: explicit, required: true} (a self-signed certificate is generated at first start) and set the clients to require explicit FTP over TLS"
+	return []record.Finding{f}
 }
 
 func checkCert(path string, generated bool) record.Finding {
