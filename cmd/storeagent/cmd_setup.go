@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -312,7 +315,7 @@ func serviceCmds(e *env) []*cobra.Command {
 					opts = append(opts, installer.WithPurge())
 				}
 				if serviceManager != nil {
-					opts = append(opts, installer.WithManager(serviceManager))
+					opts = append(opts, installer.WithManager(serviceManager), installer.WithOwner(-1, -1))
 				}
 				return installer.Control(e.ctx, a.name, p, opts...)
 			},
@@ -360,6 +363,7 @@ func servicePaths(e *env, defaults installer.Paths) (installer.Paths, error) {
 			c.SetDefaults()
 			p.DataDir = c.Agent.DataDir
 			p.LogDir = filepath.Dir(c.Log.File)
+			p.Writable, p.Ports = serviceWrites(c, p), servicePorts(c)
 			return p, nil
 		}
 	}
@@ -367,4 +371,50 @@ func servicePaths(e *env, defaults installer.Paths) (installer.Paths, error) {
 		return p, nil
 	}
 	return p, usageError{fmt.Errorf("cannot tell the data and log folders of %s: %w", p.ConfigFile, err)}
+}
+
+// serviceWrites are the folders the agent writes outside its data and log
+// folders: a configured inbox, buffer, FTP home root or certificate folder.
+func serviceWrites(c *config.Config, p installer.Paths) []string {
+	dirs := []string{c.Inbox.Dir, filepath.Dir(c.Buffer.Path)}
+	if c.FTP != nil {
+		dirs = append(dirs, c.FTP.HomeRoot, c.FTP.CertDir)
+	}
+	var out []string
+	for _, d := range dirs {
+		if d == "" || inFolder(d, p.DataDir) || inFolder(d, p.LogDir) || slices.Contains(out, d) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// inFolder reports whether path is dir or inside it.
+func inFolder(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// servicePorts are the TCP ports the agent listens on: the FTP port and the
+// first passive port, and the status page's.
+func servicePorts(c *config.Config) []int {
+	var ports []int
+	add := func(s string) {
+		if n, err := strconv.Atoi(s); err == nil {
+			ports = append(ports, n)
+		}
+	}
+	hostPort := func(addr string) {
+		if _, port, err := net.SplitHostPort(addr); err == nil {
+			add(port)
+		}
+	}
+	if c.FTP != nil {
+		hostPort(c.FTP.Listen)
+		first, _, _ := strings.Cut(c.FTP.PassivePorts, "-")
+		add(strings.TrimSpace(first))
+	}
+	hostPort(c.Status.Listen)
+	return ports
 }

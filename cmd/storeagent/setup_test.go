@@ -135,3 +135,33 @@ func TestInstallUsesTheConfiguredLogFolder(t *testing.T) {
 		t.Errorf("got %v for the default log folder, want it not created", err)
 	}
 }
+
+// TestServicePaths: the unit gets the folders the configuration writes
+// outside the data and log folders, and the ports it listens on.
+func TestServicePaths(t *testing.T) {
+	root := t.TempDir()
+	def := fakeServicePaths(t, root)
+	cfg := filepath.Join(root, "conf", "config.yaml")
+	mustWrite(t, cfg, `agent: {data_dir: data}
+log: {file: logs/agent.log}
+inbox: {dir: /srv/timeclock}
+ftp: {listen: ":21", passive_ports: "40000-40010"}
+status: {listen: "127.0.0.1:9181"}
+`)
+	got, err := servicePaths(&env{configPath: cfg}, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(cfg)
+	want := installer.Paths{
+		Executable: def.Executable,
+		ConfigFile: cfg,
+		DataDir:    filepath.Join(dir, "data"),
+		LogDir:     filepath.Join(dir, "logs"),
+		Writable:   []string{"/srv/timeclock"},
+		Ports:      []int{21, 40000, 9181},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("paths (-want +got):\n%s", diff)
+	}
+}
