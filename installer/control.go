@@ -72,7 +72,9 @@ func WithManager(m Manager) Option { return func(o *controlOptions) { o.manager 
 // service's system user, which it then neither looks up nor creates (for
 // tests; -1, -1 leaves ownership alone).
 func WithOwner(uid, gid int) Option {
-	return func(o *controlOptions) { o.account = &account{name: fmt.Sprintf("%d:%d", uid, gid), uid: uid, gid: gid} }
+	return func(o *controlOptions) {
+		o.account = &account{name: fmt.Sprintf("%d:%d", uid, gid), uid: uid, gid: gid}
+	}
 }
 
 // supportedPlatforms are the kardianos systems Control manages: the unit
