@@ -453,10 +453,13 @@ func TestInstallTightensConfig(t *testing.T) {
 	}{
 		{0o644, 0o640, "restricted {config}: mode 0640, was 0644\n"},
 		{0o666, 0o640, "restricted {config}: mode 0640, was 0666\n"},
-		{0o600, 0o600, ""},
+		{0o600, 0o600, ""}, // as root: 0640, for the service's group
 		{0o640, 0o640, ""},
 	} {
 		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
+			if tc.mode == 0o600 && os.Geteuid() == 0 {
+				tc.want, tc.wantMsg = 0o640, "restricted {config}: mode 0640, was 0600\n"
+			}
 			p := testPaths(t)
 			writeFile(t, p.ConfigFile, configured)
 			if err := os.Chmod(p.ConfigFile, tc.mode); err != nil {
@@ -615,6 +618,11 @@ func TestInstallHandsOverExistingFolders(t *testing.T) {
 	}
 	p := testPaths(t)
 	writeFile(t, p.ConfigFile, configured)
+	token := filepath.Join(p.ConfigDir(), "upstream.token")
+	writeFile(t, token, "secret")
+	if err := os.Chmod(token, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	buffer := filepath.Join(p.DataDir, "buffer.db")
 	writeFile(t, buffer, "x")
 	shared := filepath.Join(filepath.Dir(p.DataDir), "srv-inbox")
@@ -645,6 +653,7 @@ func TestInstallHandsOverExistingFolders(t *testing.T) {
 		{p.DataDir, uint32(testUID), uint32(testGID)},
 		{buffer, uint32(testUID), uint32(testGID)},
 		{p.ConfigFile, 0, uint32(testGID)},
+		{token, 0, uint32(testGID)},
 		{shared, 0, 0},
 	} {
 		fi, err := os.Stat(tc.path)
@@ -654,5 +663,8 @@ func TestInstallHandsOverExistingFolders(t *testing.T) {
 		if uid, gid, _ := owner(fi); uid != tc.uid || gid != tc.gid {
 			t.Errorf("%s: got owner %d:%d, want %d:%d", tc.path, uid, gid, tc.uid, tc.gid)
 		}
+	}
+	if fi, err := os.Stat(token); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("got %v %v for the token file, want 0640 (the service's group reads it)", fi.Mode(), err)
 	}
 }

@@ -58,9 +58,9 @@ func handOver(_ context.Context, dir string, a account) error {
 }
 
 // tightenFile takes write from the group and everything from others on an
-// existing configuration file, gives it to root and the service's group,
-// and says what changed ("" when nothing did). It never widens permissions
-// an operator chose.
+// existing configuration file, gives it to root and the service's group
+// with read for that group (the service must read it), and says what
+// changed ("" when nothing did). It widens nothing else.
 func tightenFile(_ context.Context, path string, a account) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -71,6 +71,9 @@ func tightenFile(_ context.Context, path string, a account) (string, error) {
 	}
 	old := fi.Mode().Perm()
 	mode := old &^ 0o037
+	if a.uid >= 0 {
+		mode |= 0o040
+	}
 	if mode == old {
 		return "", nil
 	}
@@ -78,4 +81,39 @@ func tightenFile(_ context.Context, path string, a account) (string, error) {
 		return "", fmt.Errorf("restrict %s: %w", path, err)
 	}
 	return fmt.Sprintf("mode %04o, was %04o", mode, old), nil
+}
+
+// shareConfigFiles makes every file directly in the configuration folder
+// (the configuration, token and secret files) root's and readable by the
+// service's group only (g+r, g-wx, o-rwx): the service must read the token
+// files the configuration names, and an agent that ran as root may have
+// left them 0600 root:root.
+func shareConfigFiles(dir, configFile string, a account) error {
+	if a.uid < 0 {
+		return nil
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("restrict the files in %s: %w", dir, err)
+	}
+	for _, e := range es {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if path == configFile {
+			continue // tightenFile's, which says what it changed
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("restrict %s: %w", path, err)
+		}
+		if err := chownFor(path, a, false); err != nil {
+			return err
+		}
+		if err := os.Chmod(path, (fi.Mode().Perm()|0o040)&^0o037); err != nil {
+			return fmt.Errorf("restrict %s: %w", path, err)
+		}
+	}
+	return nil
 }

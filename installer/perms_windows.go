@@ -31,3 +31,7 @@ func tightenFile(ctx context.Context, path string, a account) (string, error) {
 	}
 	return "", nil
 }
+
+// shareConfigFiles does nothing on Windows: the files inherit the folder's
+// ACL.
+func shareConfigFiles(string, string, account) error { return nil }

@@ -79,6 +79,9 @@ func prepare(ctx context.Context, p Paths, ensure accountFunc, say func(string, 
 		if err := restrict(ctx, p.ConfigDir(), true, a, false); err != nil {
 			return err
 		}
+		if err := shareConfigFiles(p.ConfigDir(), p.ConfigFile, a); err != nil {
+			return err
+		}
 	}
 	for _, dir := range append([]string{p.DataDir, p.LogDir}, p.Writable...) {
 		created, err := mkdirRestricted(ctx, dir, a, true)

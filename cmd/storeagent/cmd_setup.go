@@ -260,6 +260,10 @@ func setFTPPassword(path, user, hash, location string) (bool, error) {
 	if err := os.WriteFile(tmp, out, fi.Mode().Perm()); err != nil {
 		return false, err
 	}
+	if err := keepOwner(tmp, fi); err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return false, err
