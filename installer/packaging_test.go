@@ -381,8 +381,12 @@ func installDeb(t *testing.T, deb string) {
 		strings.Contains(string(out), "ignoring") || strings.Contains(string(out), "Unknown") {
 		t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
 	}
-	// The store's IT puts the token where the sample says.
+	// The store's IT puts the token where the sample says; the service
+	// writes its log.
 	if err := os.WriteFile("/etc/storeagent/upstream.token", []byte("secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/var/log/storeagent/storeagent.log", []byte("{}\n"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	dpkg(t, "-r", "storeagent")
