@@ -1,7 +1,14 @@
 package installer
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,3 +58,45 @@ func TestAddUserCommand(t *testing.T) {
 // storeagentSID is NT SERVICE\storeagent's SID (serviceSID, which gives
 // TrustedInstaller's right).
 const storeagentSID = "S-1-5-80-2077256954-3070519955-1136482558-3767851049-1390457974"
+
+// TestEnsureSystemAccount creates the real storeagent system user (as root,
+// with STOREAGENT_PACKAGE_TEST=1, which may change this machine, and only
+// when there is none yet), checks it, then deletes it again.
+func TestEnsureSystemAccount(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 || os.Getenv("STOREAGENT_PACKAGE_TEST") != "1" {
+		t.Skip("creates a system user: Linux, as root, with STOREAGENT_PACKAGE_TEST=1 only")
+	}
+	if _, err := user.Lookup(LinuxUser); err == nil {
+		t.Skip("a storeagent user exists here already")
+	}
+	t.Cleanup(func() {
+		exec.Command("userdel", LinuxUser).Run()
+		exec.Command("groupdel", LinuxUser).Run()
+	})
+	var said []string
+	say := func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) }
+	p := Paths{DataDir: "/var/lib/storeagent"}
+	a, err := ensureSystemAccount(context.Background(), p, say)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"created the system user storeagent (no login, home /var/lib/storeagent)"}, said); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	pw, err := exec.Command("getent", "passwd", LinuxUser).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("storeagent:x:%d:%d:TMAS store agent:/var/lib/storeagent:/usr/sbin/nologin", a.uid, a.gid)
+	if got := strings.TrimSpace(string(pw)); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if a.uid == 0 || a.uid >= 1000 {
+		t.Errorf("got uid %d, want a system uid (1-999)", a.uid)
+	}
+	said = nil
+	again, err := ensureSystemAccount(context.Background(), p, say)
+	if err != nil || again != a || len(said) != 0 {
+		t.Errorf("second call: got %+v, %v, said %q; want %+v, nothing said", again, err, said, a)
+	}
+}
