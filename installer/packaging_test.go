@@ -322,6 +322,12 @@ func installDeb(t *testing.T, deb string) {
 		t.Log("a storeagent user or group exists here already: not installing the .deb")
 		return
 	}
+	for _, d := range []string{"/etc/storeagent", "/var/lib/storeagent", "/var/log/storeagent"} {
+		if _, err := os.Lstat(d); err == nil {
+			t.Logf("%s exists here already (an agent installed without the package?): not installing the .deb", d)
+			return
+		}
+	}
 	t.Cleanup(func() {
 		if b, err := exec.Command("dpkg", "-P", "storeagent").CombinedOutput(); err != nil {
 			t.Errorf("dpkg -P storeagent: %v\n%s", err, b)
