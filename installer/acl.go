@@ -7,14 +7,22 @@ const (
 	sidAdministrators = "*S-1-5-32-544"
 )
 
-// icaclsArgs are the arguments of icacls that leave path readable and
-// writable by SYSTEM and Administrators only: inherited entries removed,
-// explicit grants replaced, and for a folder inherited by what is created
-// in it.
-func icaclsArgs(path string, dir bool) []string {
-	perm := ":F"
+// icaclsArgs are the arguments of icacls that leave path to SYSTEM and
+// Administrators (full control) and the service's virtual account
+// (WindowsAccount: modify when writes, else read), nobody else: inherited
+// entries removed, explicit grants replaced, and for a folder inherited by
+// what is created in it.
+func icaclsArgs(path string, dir, writes bool) []string {
+	inherit := ""
 	if dir {
-		perm = ":(OI)(CI)F"
+		inherit = "(OI)(CI)"
 	}
-	return []string{path, "/inheritance:r", "/grant:r", sidLocalSystem + perm, sidAdministrators + perm}
+	svc := "RX"
+	if writes {
+		svc = "M"
+	}
+	return []string{path, "/inheritance:r", "/grant:r",
+		sidLocalSystem + ":" + inherit + "F",
+		sidAdministrators + ":" + inherit + "F",
+		"*" + serviceSID(Name) + ":" + inherit + svc}
 }

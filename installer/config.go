@@ -15,6 +15,16 @@ const (
 	failureResetSeconds = 86400 // Windows: failures are counted over a day
 )
 
+// WindowsAccount is the account the Windows service runs as: its virtual
+// account, which the Service Control Manager creates with the service and
+// which has no password. Its SID (S-1-5-80-..., serviceSID) is granted the
+// agent's folders (icaclsArgs) and nothing else on the machine is granted
+// to it, unlike LocalSystem (every privilege on the machine: a flaw in the
+// FTP endpoint would be one in Windows) or LocalService (shared by many
+// services, so an ACL for it grants them all; and anonymous on the network,
+// where a virtual account is the computer account, for an inbox on a share).
+const WindowsAccount = `NT SERVICE\` + Name
+
 // ServiceConfig is the service definition for kardianos/service: the
 // absolute executable run as `run --config <config file>`, restarted on any
 // failure, started automatically (delayed on Windows, after the network is
@@ -30,31 +40,36 @@ func ServiceConfig(p Paths) *service.Config {
 		Executable:       p.Executable,
 		Arguments:        []string{"run", "--config", p.ConfigFile},
 		WorkingDirectory: p.DataDir,
+		// Windows: the service's own virtual account (see WindowsAccount).
+		// On Linux the unit's User= (SystemdUnit) says it instead.
+		UserName: WindowsAccount,
 		Option: service.KeyValue{
 			// Linux (systemd). The custom script carries every setting; the
 			// other keys document the same values for kardianos' own template.
 			"SystemdScript": SystemdUnit(p),
 			"Restart":       "always",
 			"LimitNOFILE":   limitNOFILE,
-
-			// Windows (Service Control Manager).
-			// (kardianos names these keys only in its Windows build.)
-			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
-			"OnFailure":              "restart",
-			"OnFailureDelayDuration": "5s",
-			"OnFailureResetPeriod":   failureResetSeconds,
+			// Windows: installWindowsService registers the service itself
+			// (automatic, delayed start; restart 5 s after any failure).
 		},
 	}
 }
+
+// LinuxUser is the system user (and group) the Linux service runs as. The
+// .deb and .rpm create it (preinstall), and so does `storeagent install`.
+const LinuxUser = Name
 
 // SystemdUnit is the systemd unit file for p, the same text `storeagent
 // install` writes to /etc/systemd/system/storeagent.service and the package
 // ships as /lib/systemd/system/storeagent.service.
 //
-// The service runs as root: the FTP inbox and the folders it watches are
-// wherever the store's IT puts them, and Windows runs it as LocalSystem.
-// The unit limits it instead: no privilege gain, files created 0640/0750.
+// The service runs as the unprivileged system user storeagent (LinuxUser),
+// which owns the data and log folders and may only read the configuration.
+// systemd confines it further: the whole file system read-only
+// (ProtectSystem=strict) but for the data and log folders and the other
+// folders it writes (p.Writable), no home folders, a private /tmp, no
+// privilege gain, no capability at all unless a port below 1024 is among
+// p.Ports (then CAP_NET_BIND_SERVICE only), files created 0640/0750.
 // Secrets given by environment variable (token_env) go in the optional
 // EnvironmentFile beside the configuration.
 func SystemdUnit(p Paths) string {
@@ -75,6 +90,8 @@ func SystemdUnit(p Paths) string {
 		"",
 		"[Service]",
 		"Type=simple",
+		"User="+LinuxUser,
+		"Group="+LinuxUser,
 		"ExecStart="+systemdCommandLine(p.Executable, "run", "--config", p.ConfigFile),
 		"WorkingDirectory="+systemdPath(p.DataDir),
 		"EnvironmentFile=-"+systemdPath(p.ConfigDir()+"/environment"),
@@ -83,12 +100,63 @@ func SystemdUnit(p Paths) string {
 		"TimeoutStopSec="+itoa(stopTimeoutSeconds),
 		"LimitNOFILE="+itoa(limitNOFILE),
 		"UMask=0027",
+		"",
+		"# Hardening: read-only system, writable data and log folders only.",
 		"NoNewPrivileges=yes",
+		"ProtectSystem=strict",
+		"ReadWritePaths="+systemdQuoted(p.DataDir),
+		"ReadWritePaths="+systemdQuoted(p.LogDir),
+	)
+	for _, d := range p.Writable {
+		// "-": a folder that does not exist yet does not stop the start.
+		w("ReadWritePaths=" + systemdQuoted("-"+d))
+	}
+	if lowPort(p.Ports) {
+		w("AmbientCapabilities=CAP_NET_BIND_SERVICE",
+			"CapabilityBoundingSet=CAP_NET_BIND_SERVICE")
+	} else {
+		w("CapabilityBoundingSet=")
+	}
+	w("ProtectHome=yes",
+		"PrivateTmp=yes",
+		"PrivateDevices=yes",
+		"ProtectKernelTunables=yes",
+		"ProtectKernelModules=yes",
+		"ProtectKernelLogs=yes",
+		"ProtectControlGroups=yes",
+		"ProtectClock=yes",
+		"ProtectHostname=yes",
+		"RestrictSUIDSGID=yes",
+		"RestrictRealtime=yes",
+		"RestrictNamespaces=yes",
+		"LockPersonality=yes",
+		"MemoryDenyWriteExecute=yes",
+		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+		"SystemCallArchitectures=native",
 		"",
 		"[Install]",
 		"WantedBy=multi-user.target",
 	)
 	return b.String()
+}
+
+// lowPort reports whether a port needs CAP_NET_BIND_SERVICE (below 1024;
+// 0 is "any free port").
+func lowPort(ports []int) bool {
+	for _, n := range ports {
+		if n > 0 && n < 1024 {
+			return true
+		}
+	}
+	return false
+}
+
+// systemdQuoted quotes one path of a list setting (ReadWritePaths=): a
+// backslash and a quote escaped, "%" doubled.
+func systemdQuoted(path string) string {
+	path = strings.ReplaceAll(path, `\`, `\\`)
+	path = strings.ReplaceAll(path, `"`, `\"`)
+	return `"` + strings.ReplaceAll(path, "%", "%%") + `"`
 }
 
 // systemdCommandLine quotes every word for systemd's ExecStart=: inside

@@ -51,6 +51,7 @@ type controlOptions struct {
 	out     io.Writer
 	logger  *slog.Logger
 	manager Manager
+	account *account
 }
 
 // WithPurge makes uninstall also delete the configuration, the data (with
@@ -66,6 +67,15 @@ func WithLogger(l *slog.Logger) Option { return func(o *controlOptions) { o.logg
 
 // WithManager replaces the system's service manager (for tests).
 func WithManager(m Manager) Option { return func(o *controlOptions) { o.manager = m } }
+
+// WithOwner makes install give the folders to uid:gid instead of the
+// service's system user, which it then neither looks up nor creates (for
+// tests; -1, -1 leaves ownership alone).
+func WithOwner(uid, gid int) Option {
+	return func(o *controlOptions) {
+		o.account = &account{name: fmt.Sprintf("%d:%d", uid, gid), uid: uid, gid: gid}
+	}
+}
 
 // supportedPlatforms are the kardianos systems Control manages: the unit
 // file and the recovery settings are written for these two only.
@@ -167,7 +177,12 @@ func (c *controller) state() (state, error) {
 }
 
 func (c *controller) install(ctx context.Context) error {
-	if err := prepare(ctx, c.p, c.say); err != nil {
+	ensure := ensureAccount
+	if c.o.account != nil {
+		a := *c.o.account
+		ensure = func(context.Context, Paths, func(string, ...any)) (account, error) { return a, nil }
+	}
+	if err := prepare(ctx, c.p, ensure, c.say); err != nil {
 		return err
 	}
 	st, err := c.state()

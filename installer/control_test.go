@@ -89,6 +89,21 @@ func (f *fakeManager) Restart() error {
 	return nil
 }
 
+// testUID and testGID stand for the storeagent system user in tests, which
+// never create a real one: as root the folders are given to them, else
+// ownership is left alone.
+var testUID, testGID = 4242, 4343
+
+func TestMain(m *testing.M) {
+	ensureAccount = func(context.Context, Paths, func(string, ...any)) (account, error) {
+		if os.Geteuid() != 0 {
+			return account{name: "storeagent", uid: -1, gid: -1}, nil
+		}
+		return account{name: "storeagent", uid: testUID, gid: testGID}, nil
+	}
+	os.Exit(m.Run())
+}
+
 // testPaths are the Linux layout inside a temporary root.
 func testPaths(t *testing.T) Paths {
 	root := t.TempDir()
@@ -399,11 +414,12 @@ func TestInstallPermissions(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		want fs.FileMode
+		uid  uint32 // as root: root (0) for what the service only reads
 	}{
-		{p.ConfigDir(), fs.ModeDir | 0o750},
-		{p.DataDir, fs.ModeDir | 0o750},
-		{p.LogDir, fs.ModeDir | 0o750},
-		{p.ConfigFile, 0o640},
+		{p.ConfigDir(), fs.ModeDir | 0o750, 0},
+		{p.DataDir, fs.ModeDir | 0o750, uint32(testUID)},
+		{p.LogDir, fs.ModeDir | 0o750, uint32(testUID)},
+		{p.ConfigFile, 0o640, 0},
 	} {
 		fi, err := os.Stat(tc.path)
 		if err != nil {
@@ -412,8 +428,8 @@ func TestInstallPermissions(t *testing.T) {
 		if fi.Mode() != tc.want {
 			t.Errorf("%s: got mode %v, want %v", tc.path, fi.Mode(), tc.want)
 		}
-		if uid, gid, ok := owner(fi); ok && os.Geteuid() == 0 && (uid != 0 || gid != 0) {
-			t.Errorf("%s: got owner %d:%d, want root:root", tc.path, uid, gid)
+		if uid, gid, ok := owner(fi); ok && os.Geteuid() == 0 && (uid != tc.uid || gid != uint32(testGID)) {
+			t.Errorf("%s: got owner %d:%d, want %d:%d", tc.path, uid, gid, tc.uid, testGID)
 		}
 	}
 	// The folders that existed before are left as they were.
@@ -440,10 +456,13 @@ func TestInstallTightensConfig(t *testing.T) {
 	}{
 		{0o644, 0o640, "restricted {config}: mode 0640, was 0644\n"},
 		{0o666, 0o640, "restricted {config}: mode 0640, was 0666\n"},
-		{0o600, 0o600, ""},
+		{0o600, 0o600, ""}, // as root: 0640, for the service's group
 		{0o640, 0o640, ""},
 	} {
 		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
+			if tc.mode == 0o600 && os.Geteuid() == 0 {
+				tc.want, tc.wantMsg = 0o640, "restricted {config}: mode 0640, was 0600\n"
+			}
 			p := testPaths(t)
 			writeFile(t, p.ConfigFile, configured)
 			if err := os.Chmod(p.ConfigFile, tc.mode); err != nil {
@@ -563,13 +582,14 @@ func TestSampleConfig(t *testing.T) {
 
 func TestIcaclsArgs(t *testing.T) {
 	for _, tc := range []struct {
-		dir  bool
-		want []string
+		dir, writes bool
+		want        []string
 	}{
-		{true, []string{`C:\ProgramData\StoreAgent`, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F"}},
-		{false, []string{`C:\ProgramData\StoreAgent`, "/inheritance:r", "/grant:r", "*S-1-5-18:F", "*S-1-5-32-544:F"}},
+		{true, true, []string{`C:\ProgramData\StoreAgent`, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F", "*" + storeagentSID + ":(OI)(CI)M"}},
+		{true, false, []string{`C:\ProgramData\StoreAgent`, "/inheritance:r", "/grant:r", "*S-1-5-18:(OI)(CI)F", "*S-1-5-32-544:(OI)(CI)F", "*" + storeagentSID + ":(OI)(CI)RX"}},
+		{false, false, []string{`C:\ProgramData\StoreAgent`, "/inheritance:r", "/grant:r", "*S-1-5-18:F", "*S-1-5-32-544:F", "*" + storeagentSID + ":RX"}},
 	} {
-		if diff := cmp.Diff(tc.want, icaclsArgs(`C:\ProgramData\StoreAgent`, tc.dir)); diff != "" {
+		if diff := cmp.Diff(tc.want, icaclsArgs(`C:\ProgramData\StoreAgent`, tc.dir, tc.writes)); diff != "" {
 			t.Errorf("dir=%v (-want +got):\n%s", tc.dir, diff)
 		}
 	}
@@ -591,5 +611,66 @@ func TestControlWithoutSystemd(t *testing.T) {
 	}
 	if _, err := os.Stat(p.ConfigDir()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("got %v for the config folder, want nothing created", err)
+	}
+}
+
+// TestInstallHandsOverExistingFolders: an existing data folder named after
+// storeagent (an agent that ran as root left its buffer root's) is given to
+// the service's user, contents included; a folder not named after it is
+// left alone, with a word.
+func TestInstallHandsOverExistingFolders(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows uses ACLs (icaclsArgs)")
+	}
+	p := testPaths(t)
+	writeFile(t, p.ConfigFile, configured)
+	token := filepath.Join(p.ConfigDir(), "upstream.token")
+	writeFile(t, token, "secret")
+	if err := os.Chmod(token, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buffer := filepath.Join(p.DataDir, "buffer.db")
+	writeFile(t, buffer, "x")
+	shared := filepath.Join(filepath.Dir(p.DataDir), "srv-inbox")
+	if err := os.MkdirAll(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.Writable = []string{shared}
+	var out bytes.Buffer
+	if err := Control(context.Background(), "install", p, WithManager(&fakeManager{platform: "linux-systemd"}), WithOutput(&out)); err != nil {
+		t.Fatal(err)
+	}
+	want := "created " + p.LogDir + "\n" +
+		"left " + shared + " as it is (not named after storeagent): the service's account storeagent must be able to write in it\n" +
+		"restricted " + p.ConfigFile + ": mode 0640, was 0644\n" +
+		"kept the existing configuration " + p.ConfigFile + "\n" +
+		"installed the storeagent service (linux-systemd), set to start at boot; not started\nnext: storeagent start\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: ownership not checked")
+		return
+	}
+	for _, tc := range []struct {
+		path     string
+		uid, gid uint32
+	}{
+		{p.DataDir, uint32(testUID), uint32(testGID)},
+		{buffer, uint32(testUID), uint32(testGID)},
+		{p.ConfigFile, 0, uint32(testGID)},
+		{token, 0, uint32(testGID)},
+		{shared, 0, 0},
+	} {
+		fi, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid, gid, _ := owner(fi); uid != tc.uid || gid != tc.gid {
+			t.Errorf("%s: got owner %d:%d, want %d:%d", tc.path, uid, gid, tc.uid, tc.gid)
+		}
+	}
+	if fi, err := os.Stat(token); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("got %v %v for the token file, want 0640 (the service's group reads it)", fi.Mode(), err)
 	}
 }

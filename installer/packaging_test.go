@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -194,10 +196,10 @@ func checkDebContents(t *testing.T, deb string) {
 	for path, want := range map[string]string{
 		"./usr/bin/storeagent":                    "-rwxr-xr-x root/root",
 		"./lib/systemd/system/storeagent.service": "-rw-r--r-- root/root",
-		"./etc/storeagent/config.yaml":            "-rw-r----- root/root",
-		"./etc/storeagent/":                       "drwxr-x--- root/root",
-		"./var/lib/storeagent/":                   "drwxr-x--- root/root",
-		"./var/log/storeagent/":                   "drwxr-x--- root/root",
+		"./etc/storeagent/config.yaml":            "-rw-r----- root/storeagent",
+		"./etc/storeagent/":                       "drwxr-x--- root/storeagent",
+		"./var/lib/storeagent/":                   "drwxr-x--- storeagent/storeagent",
+		"./var/log/storeagent/":                   "drwxr-x--- storeagent/storeagent",
 	} {
 		if got := modes[path]; got != want {
 			t.Errorf("%s: got %q, want %q", path, got, want)
@@ -210,6 +212,13 @@ func checkDebContents(t *testing.T, deb string) {
 	}
 	if diff := cmp.Diff(SystemdUnit(linuxDefaults), string(unit)); diff != "" {
 		t.Errorf("packaged unit differs from what install writes (-want +got):\n%s", diff)
+	}
+	checkHardening(t, string(unit))
+	if got, err := exec.Command("dpkg-deb", "-f", deb, "Pre-Depends").Output(); err != nil || strings.TrimSpace(string(got)) != "passwd" {
+		t.Errorf("got Pre-Depends %q, %v, want passwd (preinst runs useradd)", got, err)
+	}
+	if _, err := exec.Command("dpkg-deb", "-I", deb, "preinst").Output(); err != nil {
+		t.Errorf("dpkg-deb -I preinst: %v, want the script that creates the user", err)
 	}
 	config, err := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./etc/storeagent/config.yaml`, "sh", deb).Output()
 	if err != nil {
@@ -270,46 +279,168 @@ func checkZip(t *testing.T, path string) {
 	}
 }
 
-// installDeb installs the package into this system, checks it and removes
-// it, purging so the machine is left as it was.
+// checkHardening checks the unit's user and confinement lines.
+func checkHardening(t *testing.T, unit string) {
+	t.Helper()
+	for _, l := range []string{
+		"User=storeagent", "Group=storeagent", "NoNewPrivileges=yes", "ProtectSystem=strict",
+		`ReadWritePaths="/var/lib/storeagent"`, `ReadWritePaths="/var/log/storeagent"`,
+		"CapabilityBoundingSet=", "PrivateTmp=yes", "ProtectHome=yes", "ProtectKernelTunables=yes",
+		"RestrictSUIDSGID=yes", "LockPersonality=yes",
+	} {
+		if !slices.Contains(strings.Split(unit, "\n"), l) {
+			t.Errorf("the packaged unit lacks %q:\n%s", l, unit)
+		}
+	}
+	if strings.Contains(unit, "AmbientCapabilities") {
+		t.Errorf("the packaged unit (port 2121) grants a capability:\n%s", unit)
+	}
+}
+
+// dpkg runs dpkg with args and returns its output.
+func dpkg(t *testing.T, args ...string) string {
+	t.Helper()
+	b, err := exec.Command("dpkg", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return string(b)
+}
+
+// userExists reports whether getent knows the user (or group) name.
+func userExists(db, name string) bool { return exec.Command("getent", db, name).Run() == nil }
+
+// installDeb installs the package into this system twice and checks it:
+// the storeagent user, the ownership and modes, the unit, removal, and
+// purge (which deletes the configuration folder with the token, the logs,
+// and the data folder and user only when no data is left). It leaves the
+// machine as it was. Without systemd running (a container) the scripts skip
+// systemctl; the unit is checked with systemd-analyze verify when present.
 func installDeb(t *testing.T, deb string) {
 	t.Helper()
+	if userExists("passwd", "storeagent") || userExists("group", "storeagent") {
+		t.Log("a storeagent user or group exists here already: not installing the .deb")
+		return
+	}
+	for _, d := range []string{"/etc/storeagent", "/var/lib/storeagent", "/var/log/storeagent"} {
+		if _, err := os.Lstat(d); err == nil {
+			t.Logf("%s exists here already (an agent installed without the package?): not installing the .deb", d)
+			return
+		}
+	}
 	t.Cleanup(func() {
 		if b, err := exec.Command("dpkg", "-P", "storeagent").CombinedOutput(); err != nil {
 			t.Errorf("dpkg -P storeagent: %v\n%s", err, b)
 		}
+		os.RemoveAll("/var/lib/storeagent")
+		exec.Command("userdel", "storeagent").Run()
+		exec.Command("groupdel", "storeagent").Run()
 	})
-	if b, err := exec.Command("dpkg", "-i", deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg -i: %v\n%s", err, b)
-	} else if !strings.Contains(string(b), "storeagent is installed but not started") {
-		t.Errorf("got dpkg -i output without the next steps:\n%s", b)
+
+	// 1: install, check, remove, purge with no data: nothing is left.
+	out := dpkg(t, "-i", deb)
+	if !strings.Contains(out, "storeagent is installed but not started. It runs as the system user storeagent.") {
+		t.Errorf("got dpkg -i output without the next steps:\n%s", out)
 	}
 	b, err := exec.Command("/usr/bin/storeagent", "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(b), packageVersion) {
 		t.Errorf("got %q, %v from storeagent version, want the version %s", b, err, packageVersion)
 	}
-	for path, want := range map[string]fs.FileMode{
-		"/var/lib/storeagent":         fs.ModeDir | 0o750,
-		"/var/log/storeagent":         fs.ModeDir | 0o750,
-		"/etc/storeagent":             fs.ModeDir | 0o750,
-		"/etc/storeagent/config.yaml": 0o640,
+	if !userExists("passwd", "storeagent") {
+		t.Fatal("no storeagent user after dpkg -i")
+	}
+	pw, _ := exec.Command("getent", "passwd", "storeagent").Output()
+	if f := strings.Split(strings.TrimSpace(string(pw)), ":"); len(f) != 7 || f[5] != "/var/lib/storeagent" || f[6] != "/usr/sbin/nologin" {
+		t.Errorf("got user %q, want home /var/lib/storeagent and shell /usr/sbin/nologin", pw)
+	}
+	uid, gid := lookupIDs(t)
+	for _, tc := range []struct {
+		path     string
+		mode     fs.FileMode
+		uid, gid int
+	}{
+		{"/var/lib/storeagent", fs.ModeDir | 0o750, uid, gid},
+		{"/var/log/storeagent", fs.ModeDir | 0o750, uid, gid},
+		{"/etc/storeagent", fs.ModeDir | 0o750, 0, gid},
+		{"/etc/storeagent/config.yaml", 0o640, 0, gid},
 	} {
-		fi, err := os.Stat(path)
+		fi, err := os.Stat(tc.path)
 		if err != nil {
 			t.Errorf("after dpkg -i: %v", err)
 			continue
 		}
-		if fi.Mode() != want {
-			t.Errorf("%s: got mode %v, want %v", path, fi.Mode(), want)
+		if fi.Mode() != tc.mode {
+			t.Errorf("%s: got mode %v, want %v", tc.path, fi.Mode(), tc.mode)
+		}
+		if u, g, _ := owner(fi); int(u) != tc.uid || int(g) != tc.gid {
+			t.Errorf("%s: got owner %d:%d, want %d:%d", tc.path, u, g, tc.uid, tc.gid)
 		}
 	}
-	if b, err := exec.Command("dpkg", "-r", "storeagent").CombinedOutput(); err != nil {
-		t.Fatalf("dpkg -r: %v\n%s", err, b)
+	if unit, err := os.ReadFile("/lib/systemd/system/storeagent.service"); err != nil {
+		t.Error(err)
+	} else {
+		checkHardening(t, string(unit))
 	}
+	if analyze, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Log("systemd-analyze is not installed: the installed unit is not verified")
+	} else if out, err := exec.Command(analyze, "verify", "/lib/systemd/system/storeagent.service").CombinedOutput(); err != nil ||
+		strings.Contains(string(out), "ignoring") || strings.Contains(string(out), "Unknown") {
+		t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
+	}
+	// The store's IT puts the token where the sample says; the service
+	// writes its log.
+	if err := os.WriteFile("/etc/storeagent/upstream.token", []byte("secret\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/var/log/storeagent/storeagent.log", []byte("{}\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	dpkg(t, "-r", "storeagent")
 	if _, err := os.Stat("/usr/bin/storeagent"); !os.IsNotExist(err) {
 		t.Errorf("got %v for /usr/bin/storeagent after dpkg -r, want it gone", err)
 	}
-	if _, err := os.Stat("/etc/storeagent/config.yaml"); err != nil {
-		t.Errorf("got %v for the configuration after dpkg -r, want it kept until purge", err)
+	for _, kept := range []string{"/etc/storeagent/config.yaml", "/etc/storeagent/upstream.token", "/var/log/storeagent"} {
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("got %v for %s after dpkg -r, want it kept until purge", err, kept)
+		}
 	}
+	dpkg(t, "-P", "storeagent")
+	for _, gone := range []string{"/etc/storeagent/upstream.token", "/etc/storeagent", "/var/log/storeagent", "/var/lib/storeagent"} {
+		if _, err := os.Stat(gone); !os.IsNotExist(err) {
+			t.Errorf("got %v for %s after dpkg -P, want it deleted", err, gone)
+		}
+	}
+	if userExists("passwd", "storeagent") || userExists("group", "storeagent") {
+		t.Errorf("the storeagent user or group is left after a purge with no data")
+	}
+
+	// 2: purge with records in the buffer: the data and its user stay.
+	dpkg(t, "-i", deb)
+	if err := os.WriteFile("/var/lib/storeagent/buffer.db", []byte("records"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = dpkg(t, "-P", "storeagent")
+	if !strings.Contains(out, "storeagent: kept /var/lib/storeagent (it may hold records not yet delivered) and the user storeagent that owns it") {
+		t.Errorf("got dpkg -P output without the kept data:\n%s", out)
+	}
+	if b, err := os.ReadFile("/var/lib/storeagent/buffer.db"); err != nil || string(b) != "records" {
+		t.Errorf("got %q, %v for the buffer after dpkg -P, want it kept", b, err)
+	}
+	if !userExists("passwd", "storeagent") {
+		t.Errorf("the storeagent user that owns the kept data was deleted")
+	}
+	if _, err := os.Stat("/etc/storeagent"); !os.IsNotExist(err) {
+		t.Errorf("got %v for /etc/storeagent after dpkg -P, want it deleted", err)
+	}
+}
+
+func lookupIDs(t *testing.T) (int, int) {
+	t.Helper()
+	u, err := user.Lookup("storeagent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return uid, gid
 }

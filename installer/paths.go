@@ -23,6 +23,15 @@ type Paths struct {
 	ConfigFile string // the YAML configuration, given to `run --config`
 	DataDir    string // the buffer and the agent's working directory
 	LogDir     string // the rotated log files
+
+	// Writable are the other folders the agent writes, outside DataDir and
+	// LogDir (a configured inbox, buffer or FTP home root): the systemd unit
+	// lets the service write there too.
+	Writable []string
+	// Ports are the TCP ports the agent listens on (FTP, the first passive
+	// port, the status page): one below 1024 gives the Linux service
+	// CAP_NET_BIND_SERVICE, and nothing else does.
+	Ports []int
 }
 
 // Abs returns p with every path made absolute (a Windows service starts in
@@ -47,6 +56,10 @@ func (p Paths) Abs() (Paths, error) {
 		ConfigFile: abs("config file", p.ConfigFile),
 		DataDir:    abs("data dir", p.DataDir),
 		LogDir:     abs("log dir", p.LogDir),
+		Ports:      p.Ports,
+	}
+	for _, d := range p.Writable {
+		out.Writable = append(out.Writable, abs("writable folder", d))
 	}
 	return out, errors.Join(errs...)
 }
@@ -56,12 +69,21 @@ func (p Paths) Abs() (Paths, error) {
 // which would change the meaning of the unit file or command line.
 func (p Paths) Validate() error {
 	var errs []error
-	for _, f := range []struct{ name, v string }{
+	fields := []struct{ name, v string }{
 		{"executable", p.Executable},
 		{"config file", p.ConfigFile},
 		{"data dir", p.DataDir},
 		{"log dir", p.LogDir},
-	} {
+	}
+	for _, d := range p.Writable {
+		fields = append(fields, struct{ name, v string }{"writable folder", d})
+	}
+	for _, n := range p.Ports {
+		if n < 0 || n > 65535 {
+			errs = append(errs, fmt.Errorf("port %d is not a TCP port", n))
+		}
+	}
+	for _, f := range fields {
 		switch {
 		case f.v == "":
 			errs = append(errs, fmt.Errorf("%s is empty", f.name))

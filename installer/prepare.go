@@ -48,30 +48,63 @@ func yamlSingleQuoted(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
-// Permissions of what install creates (on Windows the ACL grants SYSTEM and
-// Administrators instead).
+// Permissions of what install creates (on Windows the ACL grants SYSTEM,
+// Administrators and the service's account instead).
 const (
 	dirMode    fs.FileMode = 0o750
 	configMode fs.FileMode = 0o640
 )
 
-// prepare creates the folders of p that are missing, restricted to the
-// service's owner, writes the sample configuration if there is none, and
-// restricts an existing configuration that others could read.
-func prepare(ctx context.Context, p Paths, say func(string, ...any)) error {
-	for _, dir := range []string{p.ConfigDir(), p.DataDir, p.LogDir} {
-		created, err := mkdirRestricted(ctx, dir)
+// prepare makes sure the service's account exists (Linux: the storeagent
+// system user), creates the folders of p that are missing and writes the
+// sample configuration if there is none: the configuration readable by the
+// service, not writable (root:storeagent 0750/0640), the data, log and
+// other writable folders its own (storeagent:storeagent 0750). Existing
+// folders named after storeagent are handed to the service too (an agent
+// that ran as root left them root's); other existing folders (/srv, /etc)
+// are left as they are, with a word when the service must write there.
+func prepare(ctx context.Context, p Paths, ensure accountFunc, say func(string, ...any)) error {
+	a, err := ensure(ctx, p, say)
+	if err != nil {
+		return err
+	}
+	created, err := mkdirRestricted(ctx, p.ConfigDir(), a, false)
+	if err != nil {
+		return err
+	}
+	for _, d := range created {
+		say("created %s", d)
+	}
+	if len(created) == 0 && namesStoreagent(p.ConfigDir()) {
+		if err := restrict(ctx, p.ConfigDir(), true, a, false); err != nil {
+			return err
+		}
+		if err := shareConfigFiles(p.ConfigDir(), p.ConfigFile, a); err != nil {
+			return err
+		}
+	}
+	for _, dir := range append([]string{p.DataDir, p.LogDir}, p.Writable...) {
+		created, err := mkdirRestricted(ctx, dir, a, true)
 		if err != nil {
 			return err
 		}
 		for _, d := range created {
 			say("created %s", d)
 		}
+		switch {
+		case len(created) > 0:
+		case namesStoreagent(dir):
+			if err := handOver(ctx, dir, a); err != nil {
+				return err
+			}
+		default:
+			say("left %s as it is (not named after storeagent): the service's account %s must be able to write in it", dir, a.name)
+		}
 	}
 	f, err := os.OpenFile(p.ConfigFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, configMode)
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		changed, err := tightenFile(ctx, p.ConfigFile)
+		changed, err := tightenFile(ctx, p.ConfigFile, a)
 		if err != nil {
 			return err
 		}
@@ -89,17 +122,18 @@ func prepare(ctx context.Context, p Paths, say func(string, ...any)) error {
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("write the sample configuration %s: %w", p.ConfigFile, err)
 	}
-	if err := restrict(ctx, p.ConfigFile, false); err != nil {
+	if err := restrict(ctx, p.ConfigFile, false, a, false); err != nil {
 		return err
 	}
 	say("wrote the sample configuration %s", p.ConfigFile)
 	return nil
 }
 
-// mkdirRestricted creates dir and any missing parents, each restricted, and
-// returns those it created. Folders that exist are left as they are: they
-// may be shared ones such as /etc.
-func mkdirRestricted(ctx context.Context, dir string) ([]string, error) {
+// mkdirRestricted creates dir and any missing parents and returns those it
+// created: the parents readable by the service (root:storeagent 0750, so it
+// can reach dir), dir itself its own when writes. Folders that exist are
+// left as they are: they may be shared ones such as /etc.
+func mkdirRestricted(ctx context.Context, dir string, a account, writes bool) ([]string, error) {
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(d); err == nil {
@@ -118,7 +152,7 @@ func mkdirRestricted(ctx context.Context, dir string) ([]string, error) {
 		if err := os.Mkdir(d, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 			return created, fmt.Errorf("create %s: %w", d, err)
 		}
-		if err := restrict(ctx, d, true); err != nil {
+		if err := restrict(ctx, d, true, a, writes && i == 0); err != nil {
 			return created, err
 		}
 		created = append(created, d)

@@ -70,6 +70,7 @@ func doctorCmd(e *env) *cobra.Command {
 			findings = append(findings, checkUnmappedLocations(c, slices.Sorted(maps.Keys(imps)))...)
 			if c.FTP != nil {
 				findings = append(findings, checkFTP(c, running)...)
+				findings = append(findings, checkFTPTLS(c)...)
 			}
 			return printFindings(e.stdout, findings, asJSON)
 		},
@@ -312,6 +313,23 @@ func checkFTP(c *config.Config, running bool) []record.Finding {
 		out = append(out, checkCert(cert, c.FTP.TLS.CertFile == ""))
 	}
 	return out
+}
+
+// checkFTPTLS warns (counted in the summary, not a failure of the endpoint)
+// when the FTP endpoint lets passwords and files cross the network in clear:
+// TLS off, or explicit TLS not required. Implicit TLS is always encrypted.
+func checkFTPTLS(c *config.Config) []record.Finding {
+	f := record.Finding{Check: "FTP TLS", OK: true, Warning: true}
+	switch {
+	case c.FTP.TLS.Mode == "off":
+		f.Detail = "ftp.tls.mode is off: FTP passwords and staff-hours files cross the network unencrypted"
+	case c.FTP.TLS.Mode == "explicit" && !c.FTP.TLS.Required:
+		f.Detail = "ftp.tls.required is false: clients may log in and upload without encryption"
+	default:
+		return nil
+	}
+	f.Fix = "set ftp.tls to {mode: explicit, required: true} (a self-signed certificate is generated at first start) and set the clients to require explicit FTP over TLS"
+	return []record.Finding{f}
 }
 
 func checkCert(path string, generated bool) record.Finding {

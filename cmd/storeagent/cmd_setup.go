@@ -8,16 +8,22 @@ import (
 	"fmt"
 	"github.com/tmas/storeagent/importers/record"
 	"io"
+	"io/fs"
 	"maps"
+	"net"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"gopkg.in/yaml.v3"
 
+	"github.com/tmas/storeagent/agent/config"
 	"github.com/tmas/storeagent/agent/spool"
 	"github.com/tmas/storeagent/ftpd"
 	"github.com/tmas/storeagent/importers/vend"
@@ -244,16 +250,20 @@ func serviceCmds(e *env) []*cobra.Command {
 			Short: a.short,
 			Args:  cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {
-				p := installer.DefaultPaths()
-				if e.configPath != "" {
-					p.ConfigFile = e.configPath
-				}
-				if c, err := e.load(); err == nil {
-					p.DataDir = c.Agent.DataDir
+				p, err := servicePaths(e, defaultServicePaths())
+				switch {
+				case err == nil:
+				case purge:
+					return err
+				case a.name == "install" && !errors.Is(err, fs.ErrNotExist):
+					return err
 				}
 				opts := []installer.Option{installer.WithOutput(e.stdout), installer.WithLogger(e.consoleLogger())}
 				if purge {
 					opts = append(opts, installer.WithPurge())
+				}
+				if serviceManager != nil {
+					opts = append(opts, installer.WithManager(serviceManager), installer.WithOwner(-1, -1))
 				}
 				return installer.Control(e.ctx, a.name, p, opts...)
 			},
@@ -264,4 +274,95 @@ func serviceCmds(e *env) []*cobra.Command {
 		out = append(out, cmd)
 	}
 	return out
+}
+
+// defaultServicePaths and serviceManager are the platform's paths and
+// service manager; tests replace them.
+var (
+	defaultServicePaths = installer.DefaultPaths
+	serviceManager      installer.Manager // nil: the system's
+)
+
+// servicePaths are the installer's paths for the configuration the command
+// names (--config, else the default one): its data_dir and the folder of its
+// log.file, resolved as the agent resolves them (relative to the file,
+// defaults filled in), so that install restricts and uninstall --purge
+// deletes this configuration's folders and never another instance's.
+//
+// The file is read without validation: the sample install writes is not
+// valid yet and still names the folders. When it is missing, the platform's
+// default folders are returned; for a --config file they are a guess, and
+// the error (wrapping fs.ErrNotExist) says so: install writes the sample
+// with them, uninstall --purge refuses.
+func servicePaths(e *env, defaults installer.Paths) (installer.Paths, error) {
+	p := defaults
+	if e.configPath != "" {
+		abs, err := filepath.Abs(e.configPath)
+		if err != nil {
+			return p, err
+		}
+		p.ConfigFile = abs
+	}
+	raw, err := os.ReadFile(p.ConfigFile)
+	if err == nil {
+		c := &config.Config{}
+		if err = yaml.Unmarshal(raw, c); err == nil {
+			c.Path = p.ConfigFile
+			c.SetDefaults()
+			p.DataDir = c.Agent.DataDir
+			p.LogDir = filepath.Dir(c.Log.File)
+			p.Writable, p.Ports = serviceWrites(c, p), servicePorts(c)
+			return p, nil
+		}
+	}
+	if e.configPath == "" && errors.Is(err, fs.ErrNotExist) {
+		return p, nil
+	}
+	return p, usageError{fmt.Errorf("cannot tell the data and log folders of %s: %w", p.ConfigFile, err)}
+}
+
+// serviceWrites are the folders the agent writes outside its data and log
+// folders: a configured inbox, buffer, FTP home root or certificate folder.
+func serviceWrites(c *config.Config, p installer.Paths) []string {
+	dirs := []string{c.Inbox.Dir, filepath.Dir(c.Buffer.Path)}
+	if c.FTP != nil {
+		dirs = append(dirs, c.FTP.HomeRoot, c.FTP.CertDir)
+	}
+	var out []string
+	for _, d := range dirs {
+		if d == "" || inFolder(d, p.DataDir) || inFolder(d, p.LogDir) || slices.Contains(out, d) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// inFolder reports whether path is dir or inside it.
+func inFolder(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// servicePorts are the TCP ports the agent listens on: the FTP port and the
+// first passive port, and the status page's.
+func servicePorts(c *config.Config) []int {
+	var ports []int
+	add := func(s string) {
+		if n, err := strconv.Atoi(s); err == nil {
+			ports = append(ports, n)
+		}
+	}
+	hostPort := func(addr string) {
+		if _, port, err := net.SplitHostPort(addr); err == nil {
+			add(port)
+		}
+	}
+	if c.FTP != nil {
+		hostPort(c.FTP.Listen)
+		first, _, _ := strings.Cut(c.FTP.PassivePorts, "-")
+		add(strings.TrimSpace(first))
+	}
+	hostPort(c.Status.Listen)
+	return ports
 }

@@ -144,3 +144,54 @@ func hashForTest(pw string) (string, error) {
 	b, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 	return string(b), err
 }
+
+// TestDoctorWarnsFTPWithoutTLS: doctor warns, and counts as a problem, an
+// FTP endpoint whose TLS is off or not required; required explicit TLS and
+// implicit TLS get no warning.
+func TestDoctorWarnsFTPWithoutTLS(t *testing.T) {
+	hq, err := receiver.New(receiver.Config{Tokens: []string{"the-right-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hqSrv := httptest.NewServer(hq.Handler())
+	defer hqSrv.Close()
+	hash, _ := hashForTest("timeclock-pass")
+	const fix = "       fix: set ftp.tls to {mode: explicit, required: true} (a self-signed certificate is generated at first start) and set the clients to require explicit FTP over TLS\n"
+	for _, tc := range []struct {
+		tls      string
+		wantWarn string // "" = no warning
+	}{
+		{"{mode: \"off\"}", "[WARN] FTP TLS: ftp.tls.mode is off: FTP passwords and staff-hours files cross the network unencrypted\n" + fix},
+		{"{mode: explicit}", "[WARN] FTP TLS: ftp.tls.required is false: clients may log in and upload without encryption\n" + fix},
+		{"{mode: explicit, required: false}", "[WARN] FTP TLS: ftp.tls.required is false: clients may log in and upload without encryption\n" + fix},
+		{"{mode: explicit, required: true}", ""},
+		{"{mode: implicit}", ""},
+	} {
+		t.Run(tc.tls, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := fmt.Sprintf(`agent: {id: doc-store, data_dir: data}
+upstream: {url: %q, token: the-right-token}
+locations: {"0421": {timezone: America/Toronto}}
+ftp:
+  listen: %q
+  tls: %s
+  users: [{name: timeclock, password_hash: '%s', location: "0421"}]
+status: {listen: %q}
+`, hqSrv.URL, freeAddr(t), tc.tls, hash, freeAddr(t))
+			path := filepath.Join(dir, "config.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, code := runCLI(t, "doctor", "--config", path)
+			if tc.wantWarn == "" {
+				if code != 0 || strings.Contains(out, "[WARN]") || !strings.Contains(out, "Everything checked is fine.") {
+					t.Errorf("got exit %d, want 0 and no warning:\n%s", code, out)
+				}
+				return
+			}
+			if code != 0 || !strings.Contains(out, tc.wantWarn) || !strings.Contains(out, "No problem found, but 1 warning to look at (above).") {
+				t.Errorf("got exit %d, want 0, the warning %q and 1 warning counted:\n%s", code, tc.wantWarn, out)
+			}
+		})
+	}
+}

@@ -81,6 +81,15 @@ func editFTPUser(raw []byte, user, hash, location string) ([]byte, bool, error) 
 		return insertLines(lines, last, []string{strings.Repeat(" ", dash) + "- " + entry}), true, nil
 	case users != nil && users.Kind == yaml.SequenceNode && users.Style&yaml.FlowStyle != 0 && len(users.Content) > 0:
 		return insertAfterFlowItem(lines, users.Content[len(users.Content)-1], ", "+entry)
+	case users != nil && users.Kind == yaml.SequenceNode && len(users.Content) == 0:
+		l := lines[users.Line-1]
+		open := users.Column - 1
+		end := strings.IndexByte(l[open:], ']')
+		if l[open] != '[' || end < 0 {
+			return nil, false, fmt.Errorf("ftp.users: write the list as [] or in block style so that it can be edited")
+		}
+		lines[users.Line-1] = l[:open+1] + entry + l[open+end:]
+		return []byte(strings.Join(lines, "")), true, nil
 	case users == nil && ftp.Style&yaml.FlowStyle == 0 && len(ftp.Content) > 0:
 		indent := ftp.Content[0].Column - 1
 		last := endOfItem(lines, ftp.Content[0].Line, indent-1)
@@ -241,11 +250,13 @@ func replaceFile(path string, data []byte) error {
 		err = f.Chmod(fi.Mode().Perm())
 	}
 	if err == nil {
-		keepOwner(f, fi)
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = keepOwner(tmp, fi)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

@@ -2,6 +2,6 @@ package main
 
 import "os"
 
-// keepOwner: on Windows the replacement inherits the folder's ACL, which is
-// what protects the configuration there.
-func keepOwner(*os.File, os.FileInfo) {}
+// keepOwner does nothing on Windows: the rewritten file inherits the
+// folder's ACL, which install set.
+func keepOwner(string, os.FileInfo) error { return nil }

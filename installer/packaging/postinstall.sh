@@ -1,19 +1,21 @@
 #!/bin/sh
 # storeagent package: after install or upgrade.
-# Makes sure the data and log folders exist with their permissions, reloads
-# systemd, restarts the agent on upgrade if it was running, and never starts
-# an agent that has not been configured yet.
+# Gives the folders to the service's user: /etc/storeagent and every file in
+# it root:storeagent, readable by the service only (0750, 0640), the data
+# and log folders storeagent's (an agent of a version that ran as root left
+# its buffer root's); reloads systemd, restarts the agent on upgrade if it
+# was running, and never starts an agent that has not been configured yet.
 set -e
 
-for d in /etc/storeagent /var/lib/storeagent /var/log/storeagent; do
-	mkdir -p "$d"
-	chown root:root "$d"
+mkdir -p /etc/storeagent /var/lib/storeagent /var/log/storeagent
+chown root:storeagent /etc/storeagent
+chmod 0750 /etc/storeagent
+find /etc/storeagent -mindepth 1 -maxdepth 1 -type f -exec chown root:storeagent {} + \
+	-exec chmod g+r,g-wx,o-rwx {} +
+for d in /var/lib/storeagent /var/log/storeagent; do
+	chown -R storeagent:storeagent "$d"
 	chmod 0750 "$d"
 done
-if [ -f /etc/storeagent/config.yaml ]; then
-	chown root:root /etc/storeagent/config.yaml
-	chmod g-wx,o-rwx /etc/storeagent/config.yaml
-fi
 
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 	systemctl daemon-reload || true
@@ -28,8 +30,10 @@ if systemctl is-enabled --quiet storeagent.service 2>/dev/null; then
 	exit 0
 fi
 cat <<'MSG'
-storeagent is installed but not started. Next:
-  1. edit /etc/storeagent/config.yaml (agent id, upstream, sources)
+storeagent is installed but not started. It runs as the system user storeagent.
+Next:
+  1. edit /etc/storeagent/config.yaml (agent id, upstream, sources); put the
+     upstream token in /etc/storeagent/upstream.token (root:storeagent 0640)
   2. check it:  storeagent doctor
   3. start it:  systemctl enable --now storeagent
 MSG
