@@ -36,13 +36,16 @@ var pageTemplate = template.Must(template.New("page.html.tmpl").ParseFS(template
 // exposition (GET /metrics) to mux. Both read src.Status() once per request.
 // Each call builds its own metrics registry, so Register may be called for
 // several muxes or agents in one process.
-func Register(mux *http.ServeMux, src Source, logger *slog.Logger) {
+//
+// extra are more collectors for /metrics, from the program's other parts
+// (the FTP endpoint's counters).
+func Register(mux *http.ServeMux, src Source, logger *slog.Logger, extra ...prometheus.Collector) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	logger = logger.With("component", "statuspage")
 	mux.Handle("GET /{$}", &pageHandler{src: src, log: logger})
-	mux.Handle("GET /metrics", metricsHandler(src, logger))
+	mux.Handle("GET /metrics", metricsHandler(src, logger, extra...))
 }
 
 type pageHandler struct {
@@ -72,13 +75,14 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // metricsHandler serves a private registry: the agent's collector plus the
 // Go runtime and process collectors.
-func metricsHandler(src Source, logger *slog.Logger) http.Handler {
+func metricsHandler(src Source, logger *slog.Logger, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewCollector(src),
 	)
+	reg.MustRegister(extra...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{logger},
 		ErrorHandling: promhttp.ContinueOnError,

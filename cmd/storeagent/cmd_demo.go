@@ -113,7 +113,7 @@ locations:
 ftp:
   listen: "127.0.0.1:0"
   passive_ports: "0"
-  tls: {mode: explicit}
+  tls: {mode: explicit, required: true}
   users:
     - {name: demo, password_hash: '%s', location: "0421"}
 inbox: {settle: 1s, rescan: 10s}

@@ -197,7 +197,7 @@ func assemble(c *config.Config, logger *slog.Logger, opts agent.Options) (*assem
 	}
 	out.statusURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
-	registerPage(mux, a, logger)
+	registerPage(mux, a, logger, out.ftp)
 	out.extra["status"] = a.StatusServer(ln, a.Handler(mux))
 	return out, nil
 }
