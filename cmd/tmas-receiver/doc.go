@@ -1,5 +1,5 @@
 // Command tmas-receiver runs the reference TMAS headquarters receiver (package
-// agent/receiver) as a process, for end-to-end tests and manual trials:
+// cmd/tmas-receiver/receiver) as a process, for end-to-end tests and manual trials:
 //
 //	tmas-receiver --listen 127.0.0.1:0 --token-file token.txt --admin
 //

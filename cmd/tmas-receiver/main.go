@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tmas/storeagent/agent/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 )
 
 func main() {
