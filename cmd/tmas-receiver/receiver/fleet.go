@@ -178,18 +178,23 @@ ul{margin:0;padding-left:1.1em}
 <script>
 (function(){
   var tbody=document.querySelector('#fleet tbody'), dir={};
-  document.querySelectorAll('#fleet th').forEach(function(th){
-    th.addEventListener('click',function(){
-      var k=th.dataset.key, d=dir[k]=-(dir[k]||-1), rows=Array.from(tbody.rows);
-      rows.sort(function(a,b){
-        var x=a.dataset[k], y=b.dataset[k], nx=Number(x), ny=Number(y), c;
-        c=(k!=='id'&&k!=='version'&&!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);
-        return c*d || a.dataset.id.localeCompare(b.dataset.id);
-      });
-      rows.forEach(function(r){tbody.appendChild(r)});
-      document.body.dataset.sorted=k+(d>0?':asc':':desc');
+  function sortBy(k,d){
+    var rows=Array.from(tbody.rows);
+    rows.sort(function(a,b){
+      var x=a.dataset[k], y=b.dataset[k], nx=Number(x), ny=Number(y), c;
+      c=(k!=='id'&&k!=='version'&&!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);
+      return c*d || a.dataset.id.localeCompare(b.dataset.id);
     });
+    rows.forEach(function(r){tbody.appendChild(r)});
+    dir[k]=d;
+    document.body.dataset.sorted=k+(d>0?':asc':':desc');
+  }
+  document.querySelectorAll('#fleet th').forEach(function(th){
+    th.addEventListener('click',function(){ sortBy(th.dataset.key, -(dir[th.dataset.key]||-1)); });
   });
+  // A link can name the order: /fleet#sort=queued:desc.
+  var m=/^#sort=(state|id|problems|report|batch|queued|version)(:desc)?$/.exec(location.hash);
+  if(m){ sortBy(m[1], m[2]?-1:1); }
 })();
 </script>
 </body></html>

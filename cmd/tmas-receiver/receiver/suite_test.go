@@ -58,6 +58,10 @@ var contractSuite = []struct {
 	{"ValidVariants", testValidVariants},
 	{"TooLarge", testTooLarge},
 	{"Persistence", testPersistence},
+	{"AgentTokens", testAgentTokens},
+	{"StatusReports", testStatusReports},
+	{"Fleet", testFleet},
+	{"Metrics", testMetrics},
 }
 
 func TestContract(t *testing.T) {
