@@ -161,6 +161,7 @@ th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;vertical-a
 th{cursor:pointer;background:#f4f4f4;user-select:none}
 .silent{background:#fde2e1}.unhealthy{background:#fff1cc}.never{background:#eee}.healthy{background:#e6f5e6}
 td.state{font-weight:600}
+td.id,td.report,td.batch{white-space:nowrap}
 ul{margin:0;padding-left:1.1em}
 </style></head><body>
 <h1>TMAS fleet</h1>
