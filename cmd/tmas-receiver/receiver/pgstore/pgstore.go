@@ -191,78 +191,107 @@ func (s *Store) applyOnce(ctx context.Context, nb receiver.NewBatch) (info recei
 		return info, ok, err
 	}
 
-	// Lock the stored rows of the batch's keys, in one order for every
-	// transaction.
+	// Keys in one order for every transaction (by their hash).
 	hashes := map[string][]byte{}
+	byKey := map[string][]receiver.Line{}
 	for _, l := range nb.Lines {
 		if _, ok := hashes[l.Key]; !ok {
 			h := sha256.Sum256([]byte(l.Key))
 			hashes[l.Key] = h[:]
 		}
+		byKey[l.Key] = append(byKey[l.Key], l)
 	}
 	keys := make([]string, 0, len(hashes))
 	for k := range hashes {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b string) int { return compareBytes(hashes[a], hashes[b]) })
-	hs := make([][]byte, len(keys))
-	for i, k := range keys {
-		hs[i] = hashes[k]
+
+	// First as if every key were new: the keys that are (most of a batch
+	// of new records) are inserted in one statement and locked by it.
+	fresh := receiver.Merge(nb.Agent, nb.Idem, nb.Lines, nil)
+	var ins columns
+	for _, k := range keys {
+		if err := ins.add(hashes[k], k, fresh.Records[k]); err != nil {
+			return info, false, err
+		}
 	}
-	rows, err := tx.Query(ctx, `SELECT key, rev, seen FROM records WHERE key_hash = ANY($1) ORDER BY key_hash FOR UPDATE`, hs)
+	rows, err := tx.Query(ctx, `INSERT INTO records (key_hash, key, rev, line, agent, batch, seen)
+		SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+		ON CONFLICT DO NOTHING RETURNING key`, ins.hash, ins.key, ins.rev, ins.line, ins.agent, ins.batch, ins.seen)
 	if err != nil {
 		return info, false, err
 	}
-	prev := map[string]receiver.Entry{}
+	inserted := map[string]bool{}
 	for rows.Next() {
-		var k, seen string
-		var e receiver.Entry
-		if err := rows.Scan(&k, &e.Rev, &seen); err != nil {
+		var k string
+		if err := rows.Scan(&k); err != nil {
 			rows.Close()
 			return info, false, err
 		}
-		if e.Seen, err = decodeSeen(seen); err != nil {
-			rows.Close()
-			return info, false, fmt.Errorf("record %q: %w", k, err)
-		}
-		prev[k] = e
+		inserted[k] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return info, false, err
 	}
-	c := receiver.Merge(nb.Agent, nb.Idem, nb.Lines, prev)
-
-	var ins, upd columns
+	var c receiver.Change
+	var newLines, oldLines []receiver.Line
+	var oldHashes [][]byte
+	var oldKeys []string
 	for _, k := range keys {
-		e := c.Records[k]
-		seen, err := json.Marshal(e.Seen)
+		if inserted[k] {
+			newLines = append(newLines, byKey[k]...)
+		} else {
+			oldLines = append(oldLines, byKey[k]...)
+			oldHashes = append(oldHashes, hashes[k])
+			oldKeys = append(oldKeys, k)
+		}
+	}
+	nc := receiver.Merge(nb.Agent, nb.Idem, newLines, nil)
+	c.Accepted, c.Duplicates, c.Redelivered = nc.Accepted, nc.Duplicates, nc.Redelivered
+
+	if len(oldKeys) > 0 {
+		// The keys stored before: lock their rows, in order, and merge.
+		rows, err := tx.Query(ctx, `SELECT key, rev, seen FROM records WHERE key_hash = ANY($1) ORDER BY key_hash FOR UPDATE`, oldHashes)
 		if err != nil {
 			return info, false, err
 		}
-		col := &upd
-		if _, ok := prev[k]; !ok {
-			col = &ins
+		prev := map[string]receiver.Entry{}
+		for rows.Next() {
+			var k, seen string
+			var e receiver.Entry
+			if err := rows.Scan(&k, &e.Rev, &seen); err != nil {
+				rows.Close()
+				return info, false, err
+			}
+			if e.Seen, err = decodeSeen(seen); err != nil {
+				rows.Close()
+				return info, false, fmt.Errorf("record %q: %w", k, err)
+			}
+			prev[k] = e
 		}
-		if p, ok := prev[k]; ok && e.Rev == p.Rev {
-			e.Line, e.Agent, e.Batch = nil, "", "" // kept as stored: not sent
-		}
-		col.add(hashes[k], k, e, string(seen))
-	}
-	if len(ins.hash) > 0 {
-		tag, err := tx.Exec(ctx, `INSERT INTO records (key_hash, key, rev, line, agent, batch, seen)
-			SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-			ON CONFLICT DO NOTHING`, ins.hash, ins.key, ins.rev, ins.line, ins.agent, ins.batch, ins.seen)
-		if err != nil {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return info, false, err
 		}
-		if tag.RowsAffected() != int64(len(ins.hash)) {
-			// Another transaction created one of these keys meanwhile:
-			// start again, now locking its row.
-			return info, false, errRetry
+		if len(prev) != len(oldKeys) {
+			return info, false, errRetry // a row seen by the insert is gone: cannot happen, rows are never deleted
 		}
-	}
-	if len(upd.hash) > 0 {
+		oc := receiver.Merge(nb.Agent, nb.Idem, oldLines, prev)
+		c.Accepted += oc.Accepted
+		c.Duplicates += oc.Duplicates
+		c.Redelivered += oc.Redelivered
+		var upd columns
+		for _, k := range oldKeys {
+			e := oc.Records[k]
+			if e.Rev == prev[k].Rev {
+				e.Line, e.Agent, e.Batch = nil, "", "" // kept as stored: not sent
+			}
+			if err := upd.add(hashes[k], k, e); err != nil {
+				return info, false, err
+			}
+		}
 		// Only a higher rev replaces the line (the rows read hold no line).
 		if _, err := tx.Exec(ctx, `UPDATE records r SET rev = u.rev, seen = u.seen,
 				line = CASE WHEN u.rev > r.rev THEN u.line ELSE r.line END,
@@ -295,14 +324,19 @@ type columns struct {
 	key, line, agent, batch, seen []string
 }
 
-func (c *columns) add(hash []byte, key string, e receiver.Entry, seen string) {
+func (c *columns) add(hash []byte, key string, e receiver.Entry) error {
+	seen, err := json.Marshal(e.Seen)
+	if err != nil {
+		return err
+	}
+	c.seen = append(c.seen, string(seen))
 	c.hash = append(c.hash, hash)
 	c.key = append(c.key, key)
 	c.rev = append(c.rev, e.Rev)
 	c.line = append(c.line, string(e.Line))
 	c.agent = append(c.agent, e.Agent)
 	c.batch = append(c.batch, e.Batch)
-	c.seen = append(c.seen, seen)
+	return nil
 }
 
 func compareBytes(a, b []byte) int {
