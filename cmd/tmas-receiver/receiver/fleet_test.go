@@ -158,6 +158,10 @@ func testAgentTokens(t *testing.T, st testStore) {
 			t.Errorf("status %s as %s: got %q, want %q", tc.token, tc.agent, errText(t, a), tc.err)
 		}
 	}
+	// The path names another agent while the header names the token's own.
+	if a := putStatus(t, srv.URL, "tok-43", "store-042", "store-043", report("store-042", true)); a.status != 403 {
+		t.Errorf("status of store-042 with store-043's token and header: got %d %s, want 403", a.status, a.body)
+	}
 	// Nothing of store-042 came from store-043's token.
 	for _, rec := range r.Records() {
 		if rec.AgentID != "store-042" && rec.AgentID != "store-043" && rec.AgentID != "store-099" {

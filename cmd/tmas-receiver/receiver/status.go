@@ -118,15 +118,17 @@ func (r *Receiver) handleStatus(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the agent id of the path must be 1-%d printable characters", maxAgentID))
 		return
 	}
+	// The path's agent must be the token's (403) before the header is
+	// compared with it (400).
+	if !bound(w, owner, agent) {
+		return
+	}
 	if h := req.Header.Get("X-Agent-Id"); h != agent {
 		if h == "" {
 			writeError(w, http.StatusBadRequest, "X-Agent-Id is missing")
 		} else {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("X-Agent-Id %q is not the agent of the path, %q", h, agent))
 		}
-		return
-	}
-	if !bound(w, owner, agent) {
 		return
 	}
 	if ct := req.Header.Get("Content-Type"); ct != "" {
