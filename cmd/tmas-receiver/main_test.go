@@ -26,12 +26,18 @@ func TestRunRefusesBadUsage(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("# no token\n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badTokens := filepath.Join(dir, "agents.tokens")
+	if err := os.WriteFile(badTokens, []byte("# agents\nstore-042 sha256:00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		args  []string
 		want  string
 		usage bool
 	}{
+		{"bad tokens file", []string{"--tokens-file", badTokens}, "tokens file " + badTokens + ": line 2: agent store-042: sha256: wants 64 hex digits", false},
+		{"store and db", []string{"--token", "x", "--store", "a.db", "--db", "b.db"}, "give --store or --db, not both", true},
 		{"no token", []string{"--listen", "127.0.0.1:0"}, "give at least one --token, a --token-file or a --tokens-file", true},
 		{"unknown flag", []string{"--port", "1"}, "flag provided but not defined: -port", true},
 		{"argument", []string{"--token", "x", "serve"}, `unexpected argument "serve"`, true},
