@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tmas/storeagent/agent/config"
-	"github.com/tmas/storeagent/agent/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/importers/record"
 )
 

@@ -17,8 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tmas/storeagent/agent/config"
-	"github.com/tmas/storeagent/agent/receiver"
 	"github.com/tmas/storeagent/agent/statusreport"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/importers/record"
 )
 

@@ -87,6 +87,12 @@ type sourceRunner struct {
 func cursorName(source string) string   { return "cursor:" + source }
 func backfillName(source string) string { return "backfill:" + source }
 
+// ScheduleOffset is the offset the agent adds to a source's schedule: for
+// simulations of a fleet (the receiver's fleet benchmark).
+func ScheduleOffset(agentID, source string, spread time.Duration) time.Duration {
+	return offsetFor(agentID, source, spread)
+}
+
 // offsetFor spreads agents over the spread window, stably per agent and source.
 func offsetFor(agentID, source string, spread time.Duration) time.Duration {
 	if spread <= 0 {

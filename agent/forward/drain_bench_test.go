@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmas/storeagent/agent/receiver"
 	"github.com/tmas/storeagent/agent/spool"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/importers/record"
 )
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/tmas/storeagent/agent"
 	"github.com/tmas/storeagent/agent/config"
-	"github.com/tmas/storeagent/agent/receiver"
 	"github.com/tmas/storeagent/agent/statuspage"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/importers/record"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tmas/storeagent/agent"
 	"github.com/tmas/storeagent/agent/config"
-	"github.com/tmas/storeagent/agent/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/ftpd"
 )
 

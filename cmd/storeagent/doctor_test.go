@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/tmas/storeagent/agent/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
 	"github.com/tmas/storeagent/importers/shopify/shopifytest"
 	"github.com/tmas/storeagent/importers/vend/vendtest"
 )

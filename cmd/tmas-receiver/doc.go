@@ -1,7 +1,10 @@
 // Command tmas-receiver runs the reference TMAS headquarters receiver (package
-// agent/receiver) as a process, for end-to-end tests and manual trials:
+// cmd/tmas-receiver/receiver) as a process, for end-to-end tests and manual trials:
 //
 //	tmas-receiver --listen 127.0.0.1:0 --token-file token.txt --admin
+//	tmas-receiver --listen :8700 --store postgres://hq@db/tmas --tokens-file agents.tokens
+//
+// See README.md beside this file.
 //
 // It prints "listening on http://ADDR" on stdout once it accepts connections
 // and stops gracefully on SIGINT or SIGTERM. Exit status: 0 after a clean

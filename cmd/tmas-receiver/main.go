@@ -14,7 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tmas/storeagent/agent/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver"
+	"github.com/tmas/storeagent/cmd/tmas-receiver/receiver/pgstore"
 )
 
 func main() {
@@ -44,15 +45,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tmas-receiver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		listen    = fs.String("listen", "127.0.0.1:8700", "address to listen on (port 0 picks a free port)")
-		dbPath    = fs.String("db", "", "bbolt file holding the store (empty: in memory)")
-		tokenFile = fs.String("token-file", "", "file with accepted tokens, one per line")
-		locations = fs.String("locations", "", "comma-separated known TMAS location ids (empty: any)")
-		admin     = fs.Bool("admin", false, "enable the /_admin/ endpoints (faults, records, stats); for tests only")
-		maxLines  = fs.Int("max-lines", receiver.DefaultMaxLines, "most lines per batch (413 beyond)")
-		maxBytes  = fs.Int64("max-bytes", receiver.DefaultMaxBytes, "most bytes per batch before compression (413 beyond)")
-		verbose   = fs.Bool("v", false, "log every request")
-		tokens    []string
+		listen      = fs.String("listen", "127.0.0.1:8700", "address to listen on (port 0 picks a free port)")
+		store       = fs.String("store", "", "where to store: a bbolt file path, or a postgres:// URL shared by any number of receivers (empty: in memory)")
+		dbPath      = fs.String("db", "", "bbolt file holding the store (the same as --store PATH)")
+		tokenFile   = fs.String("token-file", "", "file with shared tokens, one per line, each valid for any agent id (demo, tests)")
+		tokensFile  = fs.String("tokens-file", "", "file of per-agent tokens: lines of AGENT_ID sha256:HEX or AGENT_ID BCRYPT_HASH")
+		silentAfter = fs.Duration("silent-after", 0, "call an agent silent after this long without a status report (default: 3 × its announced interval)")
+		locations   = fs.String("locations", "", "comma-separated known TMAS location ids (empty: any)")
+		admin       = fs.Bool("admin", false, "enable the /_admin/ endpoints (faults, records, stats); for tests only")
+		maxLines    = fs.Int("max-lines", receiver.DefaultMaxLines, "most lines per batch (413 beyond)")
+		maxBytes    = fs.Int64("max-bytes", receiver.DefaultMaxBytes, "most bytes per batch before compression (413 beyond)")
+		verbose     = fs.Bool("v", false, "log every request")
+		tokens      []string
 	)
 	fs.Func("token", "an accepted bearer token (repeatable; prefer --token-file, as arguments are visible to other users)", func(s string) error {
 		if strings.TrimSpace(s) == "" {
@@ -77,8 +81,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		tokens = append(tokens, t...)
 	}
-	if len(tokens) == 0 {
-		return usageError{"give at least one --token or a --token-file"}
+	var agentTokens []receiver.AgentToken
+	if *tokensFile != "" {
+		f, err := os.Open(*tokensFile)
+		if err != nil {
+			return fmt.Errorf("tokens file: %w", err)
+		}
+		agentTokens, err = receiver.ParseTokens(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("tokens file %s: %w", *tokensFile, err)
+		}
+		if len(agentTokens) == 0 {
+			return fmt.Errorf("tokens file %s holds no token", *tokensFile)
+		}
+	}
+	if len(tokens) == 0 && len(agentTokens) == 0 {
+		return usageError{"give at least one --token, a --token-file or a --tokens-file"}
+	}
+	if *store != "" && *dbPath != "" {
+		return usageError{"give --store or --db, not both"}
+	}
+	if *store == "" {
+		*store = *dbPath
 	}
 	var locs []string
 	for l := range strings.SplitSeq(*locations, ",") {
@@ -92,11 +117,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	r, err := receiver.New(receiver.Config{
-		DBPath: *dbPath, Tokens: tokens, Locations: locs,
+	cfg := receiver.Config{
+		Tokens: tokens, AgentTokens: agentTokens, Locations: locs, SilentAfter: *silentAfter,
 		MaxLines: *maxLines, MaxBytes: *maxBytes, Admin: *admin, Logger: logger,
-	})
+	}
+	if strings.HasPrefix(*store, "postgres://") || strings.HasPrefix(*store, "postgresql://") {
+		st, err := pgstore.Open(ctx, *store)
+		if err != nil {
+			return err
+		}
+		cfg.Store = st
+	} else {
+		cfg.DBPath = *store
+	}
+	r, err := receiver.New(cfg)
 	if err != nil {
+		if cfg.Store != nil {
+			err = errors.Join(err, cfg.Store.Close())
+		}
 		return err
 	}
 	ln, err := net.Listen("tcp", *listen)

@@ -26,13 +26,19 @@ func TestRunRefusesBadUsage(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("# no token\n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badTokens := filepath.Join(dir, "agents.tokens")
+	if err := os.WriteFile(badTokens, []byte("# agents\nstore-042 sha256:00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		args  []string
 		want  string
 		usage bool
 	}{
-		{"no token", []string{"--listen", "127.0.0.1:0"}, "give at least one --token or a --token-file", true},
+		{"bad tokens file", []string{"--tokens-file", badTokens}, "tokens file " + badTokens + ": line 2: agent store-042: sha256: wants 64 hex digits", false},
+		{"store and db", []string{"--token", "x", "--store", "a.db", "--db", "b.db"}, "give --store or --db, not both", true},
+		{"no token", []string{"--listen", "127.0.0.1:0"}, "give at least one --token, a --token-file or a --tokens-file", true},
 		{"unknown flag", []string{"--port", "1"}, "flag provided but not defined: -port", true},
 		{"argument", []string{"--token", "x", "serve"}, `unexpected argument "serve"`, true},
 		{"empty token", []string{"--token", " "}, `invalid value " " for flag -token: empty token`, true},
@@ -126,18 +132,8 @@ func TestProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a binary")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tmas-receiver")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildReceiver(t, dir)
 	tokenFile := filepath.Join(dir, "token.txt")
 	if err := os.WriteFile(tokenFile, []byte("# agent token\nsecret-1\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -200,4 +196,21 @@ func TestProcess(t *testing.T) {
 	if d := cmp.Diff(want, strings.TrimSpace(string(b))); d != "" {
 		t.Errorf("records after restart (-want +got):\n%s", d)
 	}
+}
+
+// buildReceiver builds tmas-receiver into dir and returns its path.
+func buildReceiver(t *testing.T, dir string) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(dir, "tmas-receiver")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

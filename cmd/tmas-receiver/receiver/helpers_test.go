@@ -17,12 +17,16 @@ const (
 	testAgent = "store-042"
 )
 
-// start returns a Receiver with cfg (the test token added) behind an
-// httptest server, both closed at the end of the test.
-func start(t *testing.T, cfg Config) (*Receiver, *httptest.Server) {
+// start returns a Receiver with cfg (the test token added, and a fresh
+// store of st's kind unless cfg names one) behind an httptest server, both
+// closed at the end of the test.
+func start(t *testing.T, st testStore, cfg Config) (*Receiver, *httptest.Server) {
 	t.Helper()
-	if cfg.Tokens == nil {
+	if cfg.Tokens == nil && cfg.AgentTokens == nil {
 		cfg.Tokens = []string{testToken}
+	}
+	if cfg.Store == nil && cfg.DBPath == "" {
+		cfg.Store = st.storage(t)()
 	}
 	r, err := New(cfg)
 	if err != nil {

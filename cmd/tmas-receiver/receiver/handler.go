@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +23,13 @@ func (r *Receiver) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/batches", r.handleBatch)
 	mux.HandleFunc("GET /v1/ping", r.handlePing)
+	mux.HandleFunc("PUT /v1/agents/{id}/status", r.handleStatus)
+	// The fleet view is for people and Prometheus at headquarters, not
+	// agents: no injected fault touches it.
+	fleet := http.NewServeMux()
+	fleet.HandleFunc("GET /v1/fleet", r.handleFleetJSON)
+	fleet.HandleFunc("GET /fleet", r.handleFleetPage)
+	fleet.Handle("GET /metrics", r.metrics.handler())
 	if r.cfg.Admin {
 		mux.HandleFunc("GET /_admin/faults", r.handleGetFaults)
 		mux.HandleFunc("POST /_admin/faults", r.handleSetFaults)
@@ -32,6 +37,10 @@ func (r *Receiver) Handler() http.Handler {
 		mux.HandleFunc("GET /_admin/stats", r.handleStats)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if p := req.URL.Path; p == "/v1/fleet" || p == "/fleet" || p == "/metrics" {
+			fleet.ServeHTTP(w, req)
+			return
+		}
 		if !strings.HasPrefix(req.URL.Path, "/v1/") {
 			mux.ServeHTTP(w, req)
 			return
@@ -133,41 +142,52 @@ func agentOK(s string) bool {
 	return true
 }
 
-// authorized checks the bearer token against every configured token in
-// constant time.
-func (r *Receiver) authorized(req *http.Request) bool {
+// bearer returns the request's bearer token, "" when there is none.
+func bearer(req *http.Request) string {
 	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return ""
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	match := 0
-	for _, want := range r.tokens {
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
-	}
-	return match == 1
+	return strings.TrimSpace(tok)
 }
 
-// preamble applies the revoked fault and checks the token. It answers and
-// returns false when the request must go no further.
-func (r *Receiver) preamble(w http.ResponseWriter, req *http.Request) bool {
-	if r.Faults().Revoked || !r.authorized(req) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tmas"`)
-		writeError(w, http.StatusUnauthorized, "the token is missing, wrong or revoked")
-		return false
+// preamble applies the revoked fault and checks the token (401). It answers
+// and returns false when the request must go no further. The token's own
+// agent ("" for a shared token, valid for any) is checked by bound.
+func (r *Receiver) preamble(w http.ResponseWriter, req *http.Request, claimed string) (owner string, ok bool) {
+	tok := bearer(req)
+	if !r.Faults().Revoked && tok != "" {
+		if owner, ok = r.auth.who(tok, claimed); ok {
+			return owner, true
+		}
 	}
-	return true
+	w.Header().Set("WWW-Authenticate", `Bearer realm="tmas"`)
+	writeError(w, http.StatusUnauthorized, "the token is missing, wrong or revoked")
+	return "", false
+}
+
+// bound answers 403 and returns false when a per-agent token is used with
+// another agent's id.
+func bound(w http.ResponseWriter, owner, agent string) bool {
+	if owner == "" || owner == agent {
+		return true
+	}
+	writeError(w, http.StatusForbidden, fmt.Sprintf("this token is not agent %q's", agent))
+	return false
 }
 
 func (r *Receiver) handlePing(w http.ResponseWriter, req *http.Request) {
-	if !r.preamble(w, req) {
+	agent := req.Header.Get("X-Agent-Id")
+	owner, ok := r.preamble(w, req, agent)
+	if !ok || (agent != "" && !bound(w, owner, agent)) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (r *Receiver) handleBatch(w http.ResponseWriter, req *http.Request) {
-	if !r.preamble(w, req) {
+	owner, ok := r.preamble(w, req, req.Header.Get("X-Agent-Id"))
+	if !ok {
 		return
 	}
 	if status, retryAfter := r.takeStatus(); status != 0 {
@@ -181,6 +201,9 @@ func (r *Receiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 	agent, idem := req.Header.Get("X-Agent-Id"), req.Header.Get("Idempotency-Key")
 	if msg := checkHeaders(req.Header); msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !bound(w, owner, agent) {
 		return
 	}
 	if req.ContentLength > r.cfg.MaxBytes && !isGzip(req.Header) {
@@ -197,7 +220,7 @@ func (r *Receiver) handleBatch(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	out := r.submit(agent, idem, lines)
+	out := r.submit(req.Context(), agent, idem, lines)
 	log := r.log.With("agent", agent, "batch", idem, "lines", len(lines), "status", out.status)
 	switch out.status {
 	case http.StatusOK:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Limits of the contract: at most 10,000 lines and 8 MiB (before compression)
@@ -16,12 +17,25 @@ const (
 
 // Config configures a Receiver.
 type Config struct {
-	// DBPath is the bbolt file holding the store; "" keeps everything in
-	// memory (tests, demo).
+	// Store holds records, batches and agents; the Receiver closes it. Nil
+	// opens the bbolt file DBPath, or keeps everything in memory when
+	// DBPath is "" (tests, demo).
+	Store  Store
 	DBPath string
-	// Tokens are the accepted bearer tokens (agent tokens). At least one.
-	// They are compared in constant time and never logged.
+	// Tokens are shared bearer tokens, valid with any agent id: the
+	// single-token mode of the demo and tests. They are compared in
+	// constant time and never logged.
 	Tokens []string
+	// AgentTokens bind tokens to agent ids (a tokens file): such a token
+	// used with another agent's id is answered 403. At least one token, of
+	// either kind, is required.
+	AgentTokens []AgentToken
+	// SilentAfter, when set, replaces 3 × an agent's announced interval as
+	// the time without a status report after which the fleet view calls
+	// it silent.
+	SilentAfter time.Duration
+	// Now is the clock of the fleet view; nil is time.Now.
+	Now func() time.Time
 	// Locations are the known TMAS location ids; empty accepts any. A record
 	// for an unknown location is an invalid line (422).
 	Locations []string
@@ -44,6 +58,9 @@ func (c *Config) setDefaults() {
 	if c.MaxBytes == 0 {
 		c.MaxBytes = DefaultMaxBytes
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -53,13 +70,21 @@ func (c *Config) setDefaults() {
 // field name.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Tokens) == 0 {
+	if len(c.Tokens) == 0 && len(c.AgentTokens) == 0 {
 		errs = append(errs, errors.New("tokens: at least one token is required"))
 	}
 	for i, t := range c.Tokens {
 		if strings.TrimSpace(t) == "" {
 			errs = append(errs, fmt.Errorf("tokens[%d]: empty", i))
 		}
+	}
+	for i, a := range c.AgentTokens {
+		if err := a.check(); err != nil {
+			errs = append(errs, fmt.Errorf("agent_tokens[%d]: %w", i, err))
+		}
+	}
+	if c.SilentAfter < 0 {
+		errs = append(errs, fmt.Errorf("silent_after: %s is negative", c.SilentAfter))
 	}
 	for i, l := range c.Locations {
 		if strings.TrimSpace(l) == "" {

@@ -13,29 +13,30 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"sort"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Receiver is the reference headquarters. Its methods are safe for
-// concurrent use.
+// concurrent use. All it stores is in its Store; what it holds in memory is
+// configuration, injected faults and request counters, so several Receivers
+// on one PostgreSQL store answer alike.
 type Receiver struct {
 	cfg       Config
 	log       *slog.Logger
-	tokens    [][sha256.Size]byte
+	auth      *authn
 	locations map[string]bool
-	db        *bolt.DB // nil when in memory
+	store     Store
+	metrics   *metrics
 
-	mu     sync.Mutex // guards st, closed and the request counters
-	st     *state
-	closed bool
+	closeMu sync.RWMutex // held shared by each batch and report, exclusively by Close
+	closed  bool
+	done    chan struct{} // closed by Close, ends injected delays
+
+	mu     sync.Mutex // guards the request counters
 	dupes  int64
 	resets int64
 	codes  map[int]int64
-	done   chan struct{} // closed by Close, ends injected delays
 
 	faultMu sync.Mutex
 	faults  Faults
@@ -58,7 +59,8 @@ type StoredRecord struct {
 }
 
 // Stats are the receiver's counters. The first five live as long as the
-// store (they survive a reopen of DBPath); the others count since New.
+// store (they survive a reopen, and count every Receiver on a shared store);
+// the others count this Receiver's answers since New.
 type Stats struct {
 	BatchesAccepted  int64 `json:"batches_accepted"`  // batches stored under a new Idempotency-Key
 	LinesAccepted    int64 `json:"lines_accepted"`    // lines that stored a new key or a higher rev
@@ -71,7 +73,8 @@ type Stats struct {
 	Responses        map[int]int64 `json:"responses"`         // answers by HTTP status (4xx included)
 }
 
-// New opens the store (creating DBPath if needed) and returns a Receiver.
+// New opens the store (Config.Store, or the bbolt file DBPath, created if
+// needed) and returns a Receiver.
 func New(cfg Config) (*Receiver, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("receiver config: %w", err)
@@ -82,10 +85,8 @@ func New(cfg Config) (*Receiver, error) {
 		log:   cfg.Logger,
 		codes: map[int]int64{},
 		done:  make(chan struct{}),
-		st:    newState(),
-	}
-	for _, t := range cfg.Tokens {
-		r.tokens = append(r.tokens, sha256.Sum256([]byte(t)))
+		auth:  newAuthn(cfg.Tokens, cfg.AgentTokens),
+		store: cfg.Store,
 	}
 	if len(cfg.Locations) > 0 {
 		r.locations = map[string]bool{}
@@ -93,31 +94,31 @@ func New(cfg Config) (*Receiver, error) {
 			r.locations[l] = true
 		}
 	}
-	if cfg.DBPath != "" {
-		db, st, err := openDB(cfg.DBPath)
+	switch {
+	case r.store != nil:
+	case cfg.DBPath != "":
+		st, err := OpenBolt(cfg.DBPath)
 		if err != nil {
 			return nil, err
 		}
-		r.db, r.st = db, st
+		r.store = st
+	default:
+		r.store = NewMemoryStore()
 	}
+	r.metrics = newMetrics(r)
 	return r, nil
 }
 
 // Close closes the store. Requests after Close are answered 503.
 func (r *Receiver) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.closeMu.Lock()
+	defer r.closeMu.Unlock()
 	if r.closed {
 		return nil
 	}
 	r.closed = true
 	close(r.done)
-	if r.db != nil {
-		if err := r.db.Close(); err != nil {
-			return fmt.Errorf("close store: %w", err)
-		}
-	}
-	return nil
+	return r.store.Close()
 }
 
 // Run serves the API on ln until ctx is done, then shuts the server down
@@ -150,38 +151,45 @@ func (r *Receiver) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Records returns every key at its highest rev, sorted by key.
+// Records returns every key at its highest rev, sorted by key. A store that
+// cannot be read gives nil (and a log line): see ReadRecords.
 func (r *Receiver) Records() []StoredRecord {
-	r.mu.Lock()
-	out := make([]StoredRecord, 0, len(r.st.records))
-	for k, e := range r.st.records {
-		out = append(out, StoredRecord{
-			Key: k, Rev: e.Rev, Line: bytes.Clone(e.Line), AgentID: e.Agent, Batch: e.Batch,
-			Redelivered: e.redelivered(),
-		})
+	out, err := r.ReadRecords(context.Background())
+	if err != nil {
+		r.log.Error("read records", "err", err)
 	}
-	r.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// ReadRecords returns every key at its highest rev, sorted by key.
+func (r *Receiver) ReadRecords(ctx context.Context) ([]StoredRecord, error) {
+	out, err := r.store.Records(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
+	}
 	for i := range out {
 		dec := json.NewDecoder(bytes.NewReader(out[i].Line))
 		dec.UseNumber()
 		// The line was decoded as an object before it was stored.
 		_ = dec.Decode(&out[i].Fields)
 	}
-	return out
+	return out, nil
 }
 
-// Stats returns the counters.
+// Stats returns the counters (the store's zero when it cannot be read).
 func (r *Receiver) Stats() Stats {
+	t, err := r.store.Totals(context.Background())
+	if err != nil {
+		r.log.Error("read totals", "err", err)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t := r.st.totals
 	return Stats{
 		BatchesAccepted:  t.BatchesAccepted,
 		LinesAccepted:    t.LinesAccepted,
 		LinesIgnored:     t.LinesIgnored,
 		RedeliveredLines: t.RedeliveredLines,
-		Keys:             int64(len(r.st.records)),
+		Keys:             t.Keys,
 		DuplicateBatches: r.dupes,
 		Resets:           r.resets,
 		Responses:        maps.Clone(r.codes),
@@ -209,28 +217,42 @@ type rejection struct {
 	Error string `json:"error"`
 }
 
-// submit decides a batch whose headers and body are already checked. It
-// holds the store lock throughout, so batches are applied one at a time.
-func (r *Receiver) submit(agent, idem string, lines [][]byte) outcome {
+// earlier answers a batch whose (agent, Idempotency-Key) was stored before:
+// its counts when the lines are the same, 409 otherwise.
+func (r *Receiver) earlier(idem, hash string, prev BatchInfo) outcome {
+	if prev.Hash != hash {
+		r.metrics.conflicts.Inc()
+		return outcome{status: http.StatusConflict, err: fmt.Sprintf("Idempotency-Key %q was used before with different content", idem)}
+	}
+	r.mu.Lock()
+	r.dupes++
+	r.mu.Unlock()
+	r.metrics.replays.Inc()
+	return outcome{status: http.StatusOK, accepted: prev.Accepted, duplicates: prev.Duplicates, replay: true}
+}
+
+// submit decides a batch whose headers and body are already checked.
+func (r *Receiver) submit(ctx context.Context, agent, idem string, lines [][]byte) outcome {
 	h := sha256.New()
 	for _, l := range lines {
 		h.Write(l)
 		h.Write([]byte{'\n'})
 	}
 	hash := hex.EncodeToString(h.Sum(nil))
-	bkey := batchID(agent, idem)
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.closeMu.RLock()
+	defer r.closeMu.RUnlock()
 	if r.closed {
 		return outcome{status: http.StatusServiceUnavailable, err: "headquarters is shutting down"}
 	}
-	if prev, ok := r.st.batches[bkey]; ok {
-		if prev.Hash != hash {
-			return outcome{status: http.StatusConflict, err: fmt.Sprintf("Idempotency-Key %q was used before with different content", idem)}
-		}
-		r.dupes++
-		return outcome{status: http.StatusOK, accepted: prev.Accepted, duplicates: prev.Duplicates, replay: true}
+	unavailable := func(what string, err error) outcome {
+		r.log.Error(what, "agent", agent, "batch", idem, "err", err)
+		return outcome{status: http.StatusInternalServerError, err: "the batch could not be stored"}
+	}
+	if prev, ok, err := r.store.LookupBatch(ctx, agent, idem); err != nil {
+		return unavailable("look up batch", err)
+	} else if ok {
+		return r.earlier(idem, hash, prev)
 	}
 
 	f := r.Faults()
@@ -243,11 +265,7 @@ func (r *Receiver) submit(agent, idem string, lines [][]byte) outcome {
 	}
 
 	v := &validator{locations: r.locations, reject: f.RejectKeys}
-	type parsed struct {
-		key string
-		rev int64
-	}
-	recs := make([]parsed, len(lines))
+	recs := make([]Line, len(lines))
 	problems := make([][]string, len(lines))
 	decodeErrs := make([]error, len(lines))
 	// Lines are decoded and checked on every core; what each line gets is
@@ -265,7 +283,7 @@ func (r *Receiver) submit(agent, idem string, lines [][]byte) outcome {
 					continue
 				}
 				key, rev, p := v.check(val)
-				problems[i], recs[i] = p, parsed{key, rev}
+				problems[i], recs[i] = p, Line{Key: key, Rev: rev, Raw: bytes.Clone(lines[i])}
 			}
 		}()
 	}
@@ -280,52 +298,21 @@ func (r *Receiver) submit(agent, idem string, lines [][]byte) outcome {
 		}
 	}
 	if len(rejected) > 0 {
+		r.metrics.rejectedLines.Add(float64(len(rejected)))
 		return outcome{status: http.StatusUnprocessableEntity, rejected: rejected}
 	}
 
-	c := &change{batchKey: bkey, records: map[string]entry{}, totals: r.st.totals}
-	seenHere := map[string]map[int64]bool{}
-	accepted, dupes := 0, 0
-	for i, p := range recs {
-		e, ok := c.records[p.key]
-		if !ok {
-			if e, ok = r.st.records[p.key]; ok {
-				e.Seen = maps.Clone(e.Seen)
-			}
-		}
-		if e.Seen == nil {
-			e.Seen = map[int64]int64{}
-		}
-		if !seenHere[p.key][p.rev] {
-			if seenHere[p.key] == nil {
-				seenHere[p.key] = map[int64]bool{}
-			}
-			seenHere[p.key][p.rev] = true
-			if e.Seen[p.rev] > 0 {
-				c.totals.RedeliveredLines++
-			}
-			e.Seen[p.rev]++
-		}
-		if ok && p.rev <= e.Rev {
-			dupes++
-		} else {
-			accepted++
-			e.Rev, e.Line, e.Agent, e.Batch = p.rev, json.RawMessage(bytes.Clone(lines[i])), agent, idem
-		}
-		c.records[p.key] = e
+	info, existed, err := r.store.Apply(ctx, NewBatch{Agent: agent, Idem: idem, Hash: hash, Lines: recs, At: time.Now()})
+	if err != nil {
+		return unavailable("store batch", err)
 	}
-	c.batch = batchEntry{Hash: hash, Accepted: accepted, Duplicates: dupes, StoredAt: time.Now().UTC()}
-	c.totals.BatchesAccepted++
-	c.totals.LinesAccepted += int64(accepted)
-	c.totals.LinesIgnored += int64(dupes)
-	if r.db != nil {
-		if err := persist(r.db, c); err != nil {
-			r.log.Error("store batch", "agent", agent, "batch", idem, "err", err)
-			return outcome{status: http.StatusInternalServerError, err: "the batch could not be stored"}
-		}
+	if existed {
+		// Another Receiver on the same store took it meanwhile.
+		return r.earlier(idem, hash, info)
 	}
-	r.st.apply(c)
-	return outcome{status: http.StatusOK, accepted: accepted, duplicates: dupes}
+	r.metrics.batches.Inc()
+	r.metrics.records.Add(float64(info.Accepted))
+	return outcome{status: http.StatusOK, accepted: info.Accepted, duplicates: info.Duplicates}
 }
 
 func joinProblems(p []string) string {

@@ -3,7 +3,11 @@
 // exactly, for `storeagent demo` (in-process) and for end-to-end tests (in
 // process or as the tmas-receiver binary).
 //
-// It authenticates agents by bearer token, validates every NDJSON line against
+// It authenticates agents by bearer token (shared tokens valid for any agent
+// id, or per-agent tokens bound to one id: 403 for another), keeps each
+// agent's latest status report and serves the fleet view (/v1/fleet, /fleet,
+// /metrics). All it stores goes through a Store: the bbolt file or memory
+// here, PostgreSQL in the sub-package pgstore. It validates every NDJSON line against
 // the record schema of the contract, refuses a batch whole (422, nothing
 // stored) when a line is invalid, answers a replayed Idempotency-Key with the
 // original counts, and stores each batch in one transaction keeping, per key,

@@ -10,7 +10,7 @@ import (
 
 // TestInvalidLines sends each invalid line as the second of three and expects
 // 422 naming line 2 with the exact error, and nothing stored.
-func TestInvalidLines(t *testing.T) {
+func testInvalidLines(t *testing.T, st testStore) {
 	num := func(s string) json.Number { return json.Number(s) }
 	for _, tc := range []struct {
 		name string
@@ -86,7 +86,7 @@ func TestInvalidLines(t *testing.T) {
 		{"empty object", `{}`, "type: missing; key: missing; rev: missing; source: missing; location_id: missing; observed_at: missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, srv := start(t, Config{Locations: []string{"0421", "0422"}})
+			r, srv := start(t, st, Config{Locations: []string{"0421", "0422"}})
 			a := send(t, nil, srv.URL, batch{body: ndjson(t, txn("ok-1", 1), tc.line, shift("ok-2", 1))})
 			if a.status != 422 {
 				t.Fatalf("got %d %s, want 422", a.status, a.body)
@@ -108,8 +108,8 @@ func TestInvalidLines(t *testing.T) {
 	}
 }
 
-func TestRejectedLineNumbers(t *testing.T) {
-	r, srv := start(t, Config{})
+func testRejectedLineNumbers(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	body := ndjson(t, txn("a", 0), txn("b", 1), shift("c", 1, set("hours", 1)), txn("d", 1), txn("e", 1, set("paid", nil)))
 	a := send(t, nil, srv.URL, batch{idem: "n-1", body: body})
 	want := `{"rejected":[{"line":1,"error":"rev: 0 is not \u003e= 1"},{"line":3,"error":"hours: must be a decimal string, got a number"},{"line":5,"error":"paid: must be true or false, got null"}]}`
@@ -126,8 +126,8 @@ func TestRejectedLineNumbers(t *testing.T) {
 	}
 }
 
-func TestValidVariants(t *testing.T) {
-	r, srv := start(t, Config{})
+func testValidVariants(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	lines := []any{
 		txn("utc", 1, set("occurred_at", "2026-11-20T14:15:00Z")),
 		txn("fraction", 1, set("occurred_at", "2026-11-20T09:15:00.123456-05:00"), set("observed_at", "2026-11-20T18:00:00.5+00:00")),

@@ -49,8 +49,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func TestAuth(t *testing.T) {
-	r, srv := start(t, Config{Tokens: []string{testToken, "second-token"}})
+func testAuth(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{Tokens: []string{testToken, "second-token"}})
 	body := ndjson(t, txn("k1", 1))
 	for _, tc := range []struct {
 		name   string
@@ -101,8 +101,8 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-func TestHeaders(t *testing.T) {
-	_, srv := start(t, Config{})
+func testHeaders(t *testing.T, st testStore) {
+	_, srv := start(t, st, Config{})
 	body := ndjson(t, txn("k1", 1))
 	long := strings.Repeat("a", 129)
 	for _, tc := range []struct {
@@ -147,7 +147,7 @@ func TestHeaders(t *testing.T) {
 	})
 }
 
-func TestBodyDecoding(t *testing.T) {
+func testBodyDecoding(t *testing.T, st testStore) {
 	lines := []any{txn("k1", 1), shift("s1", 3)}
 	plain := ndjson(t, lines...)
 	crlf := bytes.ReplaceAll(plain, []byte("\n"), []byte("\r\n"))
@@ -176,7 +176,7 @@ func TestBodyDecoding(t *testing.T) {
 		{"not utf-8", batch{body: append(ndjson(t, txn("k1", 1)), 0xff, 0xfe, '\n')}, 400, "the body is not UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, srv := start(t, Config{})
+			r, srv := start(t, st, Config{})
 			a := send(t, nil, srv.URL, tc.b)
 			if a.status != tc.status {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tc.status)
@@ -201,8 +201,8 @@ func TestBodyDecoding(t *testing.T) {
 	}
 }
 
-func TestStoredRecordFields(t *testing.T) {
-	r, srv := start(t, Config{})
+func testStoredRecordFields(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	line := ndjson(t, txn("k1", 4, set("extra", "kept")))
 	if a := send(t, nil, srv.URL, batch{idem: "f-1", body: line}); a.status != 200 {
 		t.Fatalf("got %d %s", a.status, a.body)
@@ -222,7 +222,7 @@ func TestStoredRecordFields(t *testing.T) {
 	}
 }
 
-func TestTooLarge(t *testing.T) {
+func testTooLarge(t *testing.T, st testStore) {
 	three := ndjson(t, txn("k1", 1), txn("k2", 1), txn("k3", 1))
 	four := ndjson(t, txn("k1", 1), txn("k2", 1), txn("k3", 1), txn("k4", 1))
 	// One more byte than three: a space before the last newline.
@@ -247,7 +247,7 @@ func TestTooLarge(t *testing.T) {
 		{"gzip at the limit", byBytes, gzipped(t, batch{body: three}), 200, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, srv := start(t, tc.cfg)
+			r, srv := start(t, st, tc.cfg)
 			a := send(t, nil, srv.URL, tc.b)
 			if a.status != tc.status {
 				t.Fatalf("got %d %s, want %d", a.status, a.body, tc.status)
@@ -264,8 +264,8 @@ func TestTooLarge(t *testing.T) {
 	}
 }
 
-func TestIdempotency(t *testing.T) {
-	r, srv := start(t, Config{})
+func testIdempotency(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	first := ndjson(t, txn("k1", 1), txn("k2", 1))
 	steps := []struct {
 		name   string
@@ -305,8 +305,8 @@ func TestIdempotency(t *testing.T) {
 	}
 }
 
-func TestRevOrdering(t *testing.T) {
-	r, srv := start(t, Config{})
+func testRevOrdering(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	steps := []struct {
 		lines  []any
 		answer string
@@ -350,12 +350,12 @@ func TestRevOrdering(t *testing.T) {
 	}
 }
 
-func TestPersistence(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hq.db")
+func testPersistence(t *testing.T, st testStore) {
+	open := st.storage(t)
 	b1 := batch{idem: "p-1", body: ndjson(t, txn("k1", 1), shift("s1", 2))}
 	b2 := batch{idem: "p-2", body: ndjson(t, txn("k1", 2), shift("s1", 2))}
 
-	r1, err := New(Config{DBPath: path, Tokens: []string{testToken}})
+	r1, err := New(Config{Store: open(), Tokens: []string{testToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestPersistence(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	r2, srv2 := start(t, Config{DBPath: path})
+	r2, srv2 := start(t, st, Config{Store: open()})
 	if d := cmp.Diff(wantRecs, r2.Records()); d != "" {
 		t.Errorf("records after reopen (-want +got):\n%s", d)
 	}
@@ -391,8 +391,8 @@ func TestPersistence(t *testing.T) {
 	}
 }
 
-func TestClosedReceiverAnswers503(t *testing.T) {
-	r, srv := start(t, Config{})
+func testClosedReceiverAnswers503(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}

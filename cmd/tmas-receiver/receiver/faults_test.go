@@ -15,7 +15,7 @@ import (
 	"github.com/tmas/storeagent/importers/record"
 )
 
-func TestStatusFaults(t *testing.T) {
+func testStatusFaults(t *testing.T, st testStore) {
 	date := "Wed, 21 Oct 2026 07:28:00 GMT"
 	for _, tc := range []struct {
 		name       string
@@ -29,7 +29,7 @@ func TestStatusFaults(t *testing.T) {
 		{"502 until cleared", Faults{Status: 502}, []int{502, 502, 502, 502}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, srv := start(t, Config{})
+			r, srv := start(t, st, Config{})
 			if err := r.SetFaults(tc.f); err != nil {
 				t.Fatal(err)
 			}
@@ -58,8 +58,8 @@ func TestStatusFaults(t *testing.T) {
 	}
 }
 
-func TestFaultsRefusedOutsideTheContract(t *testing.T) {
-	r, _ := start(t, Config{})
+func testFaultsRefusedOutsideTheContract(t *testing.T, st testStore) {
+	r, _ := start(t, st, Config{})
 	for _, tc := range []struct {
 		f    Faults
 		want string
@@ -85,9 +85,9 @@ func TestFaultsRefusedOutsideTheContract(t *testing.T) {
 	}
 }
 
-func TestDelayFault(t *testing.T) {
+func testDelayFault(t *testing.T, st testStore) {
 	t.Run("answers after the delay", func(t *testing.T) {
-		r, srv := start(t, Config{})
+		r, srv := start(t, st, Config{})
 		if err := r.SetFaults(Faults{Delay: record.Duration(time.Millisecond)}); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestDelayFault(t *testing.T) {
 		}
 	})
 	t.Run("the batch is stored before the delay", func(t *testing.T) {
-		r, srv := start(t, Config{})
+		r, srv := start(t, st, Config{})
 		if err := r.SetFaults(Faults{Delay: record.Duration(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestDelayFault(t *testing.T) {
 		}
 	})
 	t.Run("close ends a long delay with 503", func(t *testing.T) {
-		r, srv := start(t, Config{})
+		r, srv := start(t, st, Config{})
 		if err := r.SetFaults(Faults{Delay: record.Duration(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -144,8 +144,8 @@ func TestDelayFault(t *testing.T) {
 	})
 }
 
-func TestResetAfterStoreFault(t *testing.T) {
-	r, srv := start(t, Config{})
+func testResetAfterStoreFault(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	if err := r.SetFaults(Faults{ResetAfterStore: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,8 +172,8 @@ func TestResetAfterStoreFault(t *testing.T) {
 	}
 }
 
-func TestMaxLinesFault(t *testing.T) {
-	r, srv := start(t, Config{MaxLines: 5})
+func testMaxLinesFault(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{MaxLines: 5})
 	body := ndjson(t, txn("k1", 1), txn("k2", 1), txn("k3", 1))
 	for _, tc := range []struct {
 		max    int
@@ -209,8 +209,8 @@ func TestMaxLinesFault(t *testing.T) {
 	}
 }
 
-func TestRejectKeysFault(t *testing.T) {
-	r, srv := start(t, Config{})
+func testRejectKeysFault(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	if err := r.SetFaults(Faults{RejectKeys: map[string]string{"k2": "unknown product in line 1", "k4": ""}}); err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +224,8 @@ func TestRejectKeysFault(t *testing.T) {
 	}
 }
 
-func TestRevokedFault(t *testing.T) {
-	r, srv := start(t, Config{})
+func testRevokedFault(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{})
 	if err := r.SetFaults(Faults{Revoked: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +255,8 @@ func adminPost(t *testing.T, url, body string) answer {
 	return answer{resp.StatusCode, strings.TrimSpace(b.String()), resp.Header}
 }
 
-func TestAdminEndpoints(t *testing.T) {
-	r, srv := start(t, Config{Admin: true})
+func testAdminEndpoints(t *testing.T, st testStore) {
+	r, srv := start(t, st, Config{Admin: true})
 	a := adminPost(t, srv.URL, `{"status":503,"count":1,"retry_after":"7","delay":"1ms","reject_keys":{"bad":"nope"}}`)
 	wantFaults := `{"status":503,"count":1,"retry_after":"7","delay":"1ms","reject_keys":{"bad":"nope"}}`
 	if a.status != 200 || a.body != wantFaults {
@@ -303,8 +303,8 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 }
 
-func TestAdminDisabledByDefault(t *testing.T) {
-	_, srv := start(t, Config{})
+func testAdminDisabledByDefault(t *testing.T, st testStore) {
+	_, srv := start(t, st, Config{})
 	for _, p := range []string{"/_admin/faults", "/_admin/records", "/_admin/stats"} {
 		if a := get(t, srv.URL+p, testToken); a.status != 404 {
 			t.Errorf("%s: got %d, want 404", p, a.status)
