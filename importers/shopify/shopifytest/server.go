@@ -184,6 +184,14 @@ func (s *Server) AddToken(token string) {
 	s.legacy[token] = true
 }
 
+// RevokeToken stops accepting a legacy token, as when the custom app is
+// uninstalled or its creator removed from the shop: requests with it get 401.
+func (s *Server) RevokeToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.legacy, token)
+}
+
 // AddClient accepts a client id and secret for the client-credentials grant.
 func (s *Server) AddClient(id, secret string) {
 	s.mu.Lock()
