@@ -108,7 +108,7 @@ func (f *userFS) lookup(name string) ([]string, fs.FileInfo, error) {
 			return nil, nil, notFound(name)
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			f.log.Warn("ftp: refused to follow a symlink", "path", path.Join(parts[:i+1]...))
+			f.log.Warn("refused to follow a symlink", "path", path.Join(parts[:i+1]...))
 			return nil, nil, notFound(name)
 		}
 		if i < len(parts)-1 && !fi.IsDir() {

@@ -47,11 +47,11 @@ func openHome(dir string, log *slog.Logger) (*home, error) {
 	}
 	for _, e := range entries {
 		if err := root.Remove(filepath.Join(partialDir, e.Name())); err != nil {
-			log.Warn("ftp: cannot delete an interrupted upload", "path", filepath.Join(dir, partialDir, e.Name()), "err", err)
+			log.Warn("cannot delete an interrupted upload", "path", filepath.Join(dir, partialDir, e.Name()), "err", err)
 		}
 	}
 	if len(entries) > 0 {
-		log.Info("ftp: deleted interrupted uploads", "home", dir, "count", len(entries))
+		log.Info("deleted interrupted uploads", "home", dir, "count", len(entries))
 	}
 	h.sweepTemps(time.Now(), log)
 	return h, nil

@@ -87,7 +87,7 @@ func (h *home) sweepTemps(now time.Time, log *slog.Logger) {
 		h.mu.Lock()
 		if fi, err := h.root.Lstat(e.Name()); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > tempMaxAge {
 			if err := h.root.Remove(e.Name()); err == nil {
-				log.Info("ftp: deleted a temporary upload never renamed", "home", h.dir, "file", e.Name(), "written", fi.ModTime())
+				log.Info("deleted a temporary upload never renamed", "home", h.dir, "file", e.Name(), "written", fi.ModTime())
 			}
 		}
 		h.mu.Unlock()

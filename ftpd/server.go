@@ -258,7 +258,7 @@ func (s *Server) shutdown(serving <-chan error) {
 	close(s.quit)
 	s.mu.Unlock()
 	if err := s.ftp.Stop(); err != nil && !errors.Is(err, ftpserver.ErrNotListening) {
-		s.log.Warn("ftp: stop listening", "err", err)
+		s.log.Warn("stop listening", "err", err)
 	}
 	if serving != nil {
 		<-serving

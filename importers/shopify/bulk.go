@@ -62,7 +62,7 @@ func (e *bulkRefused) Error() string { return "shopify: Shopify refused the bulk
 func (i *Importer) fallBack(st *cursorState, page *record.Page, why string) {
 	note := fmt.Sprintf("the bulk export of orders updated from %s to %s %s: reading them page by page instead",
 		st.Since.Format("2006-01-02 15:04"), st.Until.Format("2006-01-02 15:04"), why)
-	i.log.Warn("shopify: " + note)
+	i.log.Warn(note)
 	page.Notes = append(page.Notes, note)
 	st.Bulk, st.NoBulk, st.After = nil, true, ""
 	page.More = true
@@ -79,7 +79,7 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 		if err != nil {
 			return err
 		}
-		i.log.Info("shopify: started a bulk export", "operation", id, "since", st.Since, "until", st.Until)
+		i.log.Info("started a bulk export", "operation", id, "since", st.Since, "until", st.Until)
 		st.Bulk = &bulkCursor{ID: id}
 		page.More = true
 		return nil
@@ -94,7 +94,7 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 		i.mu.Lock()
 		i.staffDenied = true
 		i.mu.Unlock()
-		i.log.Warn("shopify: the bulk export was denied staff members (Shopify shows them only on the Advanced and Plus plans): exporting again without staff ids", "operation", st.Bulk.ID)
+		i.log.Warn("the bulk export was denied staff members (Shopify shows them only on the Advanced and Plus plans): exporting again without staff ids", "operation", st.Bulk.ID)
 		st.Bulk, page.More = nil, true
 		return nil
 	}
@@ -146,7 +146,7 @@ func (i *Importer) ownRunning(ctx context.Context, q string) (string, error) {
 		}
 		// An API version without bulkOperations, a passing failure: start
 		// one; at worst an orphan export runs to its end unread.
-		i.log.Warn("shopify: cannot list the running bulk exports", "error", err)
+		i.log.Warn("cannot list the running bulk exports", "error", err)
 		return "", nil
 	}
 	for _, op := range d.Ops.Nodes {
@@ -165,7 +165,7 @@ func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 	for {
 		if id, err := i.ownRunning(ctx, q); err != nil || id != "" {
 			if id != "" {
-				i.log.Info("shopify: adopting this importer's running bulk export", "operation", id)
+				i.log.Info("adopting this importer's running bulk export", "operation", id)
 			}
 			return id, err
 		}
@@ -194,7 +194,7 @@ func (i *Importer) startBulk(ctx context.Context, q string) (string, error) {
 		if i.now().After(deadline) {
 			return "", fmt.Errorf("shopify: other bulk exports of this app have been running for over %s (Shopify runs at most five at a time, one before API version 2026-01): the next run tries again", i.bulkWait)
 		}
-		i.log.Info("shopify: another bulk export is running, waiting for it", "shopify_says", ue.Message)
+		i.log.Info("another bulk export is running, waiting for it", "shopify_says", ue.Message)
 		if err := i.sleep(ctx, i.bulkPoll); err != nil {
 			return "", err
 		}

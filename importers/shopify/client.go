@@ -171,7 +171,7 @@ func (c *client) pace(ctx context.Context, need float64) error {
 		return nil
 	}
 	wait := time.Duration((need - avail) / b.rate * float64(time.Second))
-	c.log.Debug("shopify: pacing for the rate limit", "need", need, "available", math.Floor(avail), "wait", wait)
+	c.log.Debug("pacing for the rate limit", "need", need, "available", math.Floor(avail), "wait", wait)
 	return c.sleep(ctx, wait)
 }
 
@@ -194,7 +194,7 @@ func (c *client) noteVersion(v string) {
 	c.served = v
 	if v != c.version && !c.warned {
 		c.warned = true
-		c.log.Warn("shopify: the pinned API version is not supported any more: Shopify answered with another one; set shopify.api_version to a supported version",
+		c.log.Warn("the pinned API version is not supported any more: Shopify answered with another one; set shopify.api_version to a supported version",
 			"api_version", c.version, "answered_with", v)
 	}
 }
@@ -358,7 +358,7 @@ func (c *client) throttled(r *request, a *answer, at *attempts) verdict {
 	}
 	if ci != nil && ci.ThrottleStatus.RestoreRate > 0 {
 		r.cost = math.Max(r.cost, ci.RequestedQueryCost)
-		c.log.Info("shopify: throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
+		c.log.Info("throttled, waiting for the bucket to refill", "what", r.what, "requested", ci.RequestedQueryCost, "available", ci.ThrottleStatus.CurrentlyAvailable)
 		return verdict{step: stepThrottle} // pace waits the deficit out
 	}
 	wait := backoff.Delay(min(at.throttled, 4))
@@ -397,7 +397,7 @@ func (c *client) accept(r request, a *answer, out any) (*costInfo, error) {
 		}
 	}
 	if w := searchWarnings(a.gr.Extensions.Search); w != "" {
-		c.log.Warn("shopify: the search filter was not fully understood", "what", r.what, "warnings", w)
+		c.log.Warn("the search filter was not fully understood", "what", r.what, "warnings", w)
 	}
 	return a.gr.Extensions.Cost, nil
 }
@@ -412,7 +412,7 @@ func (c *client) retryAfter(ctx context.Context, r request, at *attempts, why st
 		}
 		return fmt.Errorf("shopify: cannot reach %s (%d attempts): %s", c.base, at.transient, why)
 	}
-	c.log.Info("shopify: transient failure, retrying", "what", r.what, "why", why, "attempt", at.transient)
+	c.log.Info("transient failure, retrying", "what", r.what, "why", why, "attempt", at.transient)
 	return c.sleep(ctx, backoff.Delay(at.transient))
 }
 
@@ -425,7 +425,7 @@ func (c *client) fatalErrors(r request, gr gqlResponse) error {
 				c.mu.Lock()
 				if !c.staffWarned {
 					c.staffWarned = true
-					c.log.Warn("shopify: staff ids are not readable with this app's scopes: sales are imported without staff_id", "shopify_says", e.Message)
+					c.log.Warn("staff ids are not readable with this app's scopes: sales are imported without staff_id", "shopify_says", e.Message)
 				}
 				c.mu.Unlock()
 				continue
@@ -529,7 +529,7 @@ func (c *client) accessToken(ctx context.Context) (record.Secret, error) {
 			c.token = record.NewSecret(body.AccessToken)
 			c.renewAt = now.Add(life - min(10*time.Minute, life/2))
 			c.tokens++
-			c.log.Info("shopify: obtained an access token with the client credentials", "valid_for", life)
+			c.log.Info("obtained an access token with the client credentials", "valid_for", life)
 			return c.token, nil
 		case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
 			return record.Secret{}, errClientRefused(status, body.Error)

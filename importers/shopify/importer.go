@@ -263,7 +263,7 @@ func (i *Importer) shrink(sh shape, mc *maxCostError) bool {
 		i.scale = (mc.cost - 2) / float64(sh.first) / orderCost(i.staffLocked(), sh.agreements, sh.sales)
 	}
 	i.first = min(i.fit(), sh.first/2)
-	i.log.Info("shopify: query too expensive, asking fewer orders per page", "cost", mc.cost, "limit", mc.max, "orders_per_page", i.first)
+	i.log.Info("query too expensive, asking fewer orders per page", "cost", mc.cost, "limit", mc.max, "orders_per_page", i.first)
 	return true
 }
 
@@ -350,12 +350,12 @@ func (i *Importer) loadShop(ctx context.Context) error {
 	}
 	zone, err := time.LoadLocation(d.Shop.IanaTimezone)
 	if err != nil {
-		i.log.Warn("shopify: the shop's time zone is unknown here: hours are counted in UTC for locations without a zone", "zone", d.Shop.IanaTimezone)
+		i.log.Warn("the shop's time zone is unknown here: hours are counted in UTC for locations without a zone", "zone", d.Shop.IanaTimezone)
 		zone = time.UTC
 	}
 	scopes := d.scopes()
 	if !scopes["read_users"] {
-		i.log.Warn("shopify: the app lacks the read_users scope: records carry no staff_id (Shopify shows an order's staff member only with read_users, on the Advanced and Plus plans)")
+		i.log.Warn("the app lacks the read_users scope: records carry no staff_id (Shopify shows an order's staff member only with read_users, on the Advanced and Plus plans)")
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -404,7 +404,7 @@ func (i *Importer) visibilityNote(ctx context.Context, st *cursorState, now time
 	}
 	note := fmt.Sprintf("orders older than 60 days are invisible without the read_all_orders scope: this import starts %s, but Shopify shows this app only orders created since %s, so older ones will be missing; grant read_all_orders to the app (Shopify admin > Settings > Apps and sales channels > Develop apps > Configuration), then set shopify.read_all_orders: true",
 		st.Since.Format("2006-01-02"), cutoff.Format("2006-01-02"))
-	i.log.Warn("shopify: " + note)
+	i.log.Warn(note)
 	return []string{note}
 }
 

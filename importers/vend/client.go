@@ -172,7 +172,7 @@ func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any
 		if attempt >= c.maxAttempts {
 			return fmt.Errorf("vend: GET %s: Lightspeed kept failing after %d attempts (last: %s); the next run tries again", path, attempt, last)
 		}
-		c.log.Debug("vend: retrying", "path", path, "attempt", attempt, "wait", wait, "cause", last)
+		c.log.Debug("retrying", "path", path, "attempt", attempt, "wait", wait, "cause", last)
 		if err := c.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func (c *client) paceDelay() time.Duration {
 
 func (c *client) pace(ctx context.Context) error {
 	if d := c.paceDelay(); d > 0 {
-		c.log.Debug("vend: pacing", "wait", d)
+		c.log.Debug("pacing", "wait", d)
 		return c.sleep(ctx, d)
 	}
 	return ctx.Err()
