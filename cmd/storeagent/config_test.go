@@ -2,15 +2,18 @@ package main
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tmas/storeagent/agent/config"
 	"github.com/tmas/storeagent/importers/shopify"
 	"github.com/tmas/storeagent/importers/vend"
 	"github.com/tmas/storeagent/importers/woocommerce"
+	"github.com/tmas/storeagent/installer"
 )
 
 // TestSourceSections: the sources' sections and location ids load in the
@@ -140,5 +143,41 @@ func TestEverySourceMapsLocations(t *testing.T) {
 		if under == own {
 			t.Errorf("%s: its section %T must implement exactly one of config.LocationMapper and config.LocationOwner", name, sec)
 		}
+	}
+}
+
+// TestPackagedSampleHasEverySource: the sample configuration the packages
+// install shows each source's section, commented out; uncommented (with
+// the required keys filled in) it loads.
+func TestPackagedSampleHasEverySource(t *testing.T) {
+	sample := string(installer.SampleConfig(installer.Paths{}))
+	lines := strings.Split(sample, "\n")
+	for _, name := range sortedSourceNames() {
+		t.Run(name, func(t *testing.T) {
+			start := slices.Index(lines, "# "+name+":")
+			if start < 0 {
+				t.Fatalf("the packaged sample has no commented %q section", "# "+name+":")
+			}
+			text := slices.Clone(lines)
+			for k := start; k < len(text) && strings.HasPrefix(text[k], "#"); k++ {
+				text[k] = strings.TrimPrefix(strings.TrimPrefix(text[k], "#"), " ")
+			}
+			doc := strings.Join(text, "\n")
+			doc = strings.Replace(doc, "  id: \"\"", "  id: store-042", 1)
+			doc = strings.Replace(doc, "  url: \"\"", "  url: https://tmas.example", 1)
+			hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+			doc = strings.Replace(doc, "  users: []", "  users: [{name: timeclock, password_hash: '"+string(hash)+"'}]", 1)
+			doc = strings.Replace(doc, "locations: {}", `locations: {"0421": {timezone: America/Toronto}}`, 1)
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			writeFile(t, filepath.Join(filepath.Dir(path), "upstream.token"), "tok")
+			doc = strings.ReplaceAll(doc, "'/etc/storeagent/upstream.token'", "'"+filepath.Join(filepath.Dir(path), "upstream.token")+"'")
+			c, err := config.Parse(path, []byte(doc), configKinds()...)
+			if err != nil {
+				t.Fatalf("the sample with %s uncommented:\n%v", name, err)
+			}
+			if c.Section(name) == nil {
+				t.Errorf("no %s section", name)
+			}
+		})
 	}
 }
