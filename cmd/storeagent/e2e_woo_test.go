@@ -141,3 +141,38 @@ func TestWooCommerceEndToEnd(t *testing.T) {
 		t.Errorf("doctor:\n%s", out)
 	}
 }
+
+// TestWooCommerceBackfillProgress: `backfill woocommerce` while the agent
+// is stopped reads the window page by page, and its progress line says
+// how far it has read (the importer's Page.Reached): at the end, the
+// window's end.
+func TestWooCommerceBackfillProgress(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Minute)
+	shop := woocommercetest.NewServer(t, woocommercetest.Options{})
+	shop.AddKey("ck_cli", "cs_cli", woocommercetest.Read)
+	ca := filepath.Join(dir, "shop-ca.pem")
+	writeFile(t, ca, string(shop.Certificate()))
+	for i := range 12 {
+		created := now.Add(-time.Duration(2+i*7) * time.Hour)
+		shop.AddOrder(woocommercetest.Order{Status: "completed", Created: created, Paid: created,
+			Lines: []woocommercetest.Line{{Name: "Mug", SKU: "MUG-1", Qty: 1, Price: "10.00"}}})
+	}
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, fmt.Sprintf(`agent: {id: cli-store, data_dir: data, timezone: America/Toronto}
+upstream: {url: "http://127.0.0.1:1", token: t}
+locations: {"0421": {timezone: America/Toronto}}
+woocommerce: {url: "https://shop.example.com", base_url: %q, ca_file: %q, consumer_key: ck_cli, consumer_secret: cs_cli, location: "0421", page_size: 5}
+status: {listen: %q}
+`, shop.URL, ca, freeAddr(t)))
+
+	toronto := mustZone("America/Toronto")
+	since, until := now.AddDate(0, 0, -6).In(toronto), now.Add(-time.Hour).In(toronto)
+	out, code := runCLI(t, "backfill", "woocommerce", "--since", since.Format(time.RFC3339), "--until", until.Format(time.RFC3339), "--config", path)
+	// Each page starts a second before the last order read: pages overlap
+	// by one order, so 12 orders are 14 records read, 12 new.
+	want := fmt.Sprintf("14 records read (12 new) in 4 pages, read up to %s", until.Format("2006-01-02 15:04"))
+	if code != 0 || !strings.Contains(out, "backfill done: ") || !strings.Contains(out, want) {
+		t.Fatalf("backfill: exit %d, want %q in\n%s", code, want, out)
+	}
+}
