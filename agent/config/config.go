@@ -459,6 +459,16 @@ func (c *Config) validate() []FieldError {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
 		errs = append(errs, sectionErrors(name, c.sections[name].FieldErrors())...)
+		if own, ok := c.sections[name].(LocationOwner); ok {
+			m := own.OwnLocations()
+			for _, path := range slices.Sorted(maps.Keys(m)) {
+				if id := m[path].LocationID; id != "" {
+					if _, ok := c.Locations[id]; !ok {
+						add(joinPath(name, path), "%q is not one of the locations", id)
+					}
+				}
+			}
+		}
 	}
 	return errs
 }
@@ -561,9 +571,24 @@ func (c *Config) Zones() map[string]*time.Location {
 	return out
 }
 
-// Bindings returns the mapping of one source ("shopify", "vend").
+// Bindings returns the mapping of one source ("shopify", "vend"): the ids
+// under each location, or a LocationOwner's own mappings (in the order of
+// their key paths, those naming no configured location left out).
 func (c *Config) Bindings(source string) []record.Binding {
 	var out []record.Binding
+	if own, ok := c.sections[source].(LocationOwner); ok {
+		m := own.OwnLocations()
+		for _, path := range slices.Sorted(maps.Keys(m)) {
+			b := m[path]
+			l, ok := c.Locations[b.LocationID]
+			if !ok {
+				continue
+			}
+			b.Zone, b.Active = c.Zone(b.LocationID), l.IsActive()
+			out = append(out, b)
+		}
+		return out
+	}
 	for _, id := range c.LocationIDs() {
 		l := c.Locations[id]
 		sid := l.IDs[source]

@@ -26,6 +26,20 @@ type LocationMapper interface {
 	CheckLocationID(id string) error
 }
 
+// LocationOwner is a section of a source whose mapping lives in its own keys
+// rather than under each location (woocommerce: {location: "0421",
+// location_by_meta: {queen-st: "0422"}}). Its TMAS ids must be among
+// `locations:`; Bindings hands them to the source like a LocationMapper's.
+type LocationOwner interface {
+	Section
+	// OwnLocations are its mappings by key path inside the section
+	// ("location", "location_by_meta[queen-st]"): each Binding's LocationID
+	// is the TMAS id named there and SourceID the id the source's own
+	// Locations lists that mapping by (Zone and Active are filled from
+	// `locations:`).
+	OwnLocations() map[string]record.Binding
+}
+
 // Kind is a section the file may hold: its top-level key and a constructor
 // of its empty value. The program lists its kinds explicitly and passes them
 // to Load or Parse; a key that is neither a built-in section nor a kind is

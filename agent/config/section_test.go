@@ -252,3 +252,67 @@ func TestBadEscapeLine(t *testing.T) {
 		}
 	}
 }
+
+// webShop is a source whose mapping is in its own section (as woocommerce).
+type webShop struct {
+	Location string            `yaml:"location"`
+	ByMeta   map[string]string `yaml:"by_meta"`
+}
+
+func (w *webShop) SetDefaults()                     {}
+func (w *webShop) FieldErrors() []record.FieldError { return nil }
+func (w *webShop) OwnLocations() map[string]record.Binding {
+	out := map[string]record.Binding{"location": {LocationID: w.Location, SourceID: "shop"}}
+	for v, id := range w.ByMeta {
+		out["by_meta["+v+"]"] = record.Binding{LocationID: id, SourceID: "store=" + v}
+	}
+	return out
+}
+
+// TestLocationOwner: a section that maps locations in its own keys gets
+// bindings from them (zones and active from locations:), an id that is not
+// one of the locations is refused at its line, and its name is no key under
+// a location.
+func TestLocationOwner(t *testing.T) {
+	kinds := append(testKinds[:2:2], Kind{Name: "web", New: func() Section { return new(webShop) }})
+	c, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(head+`locations:
+  "0421": {timezone: America/Toronto}
+  "0422": {timezone: Europe/Paris, active: false}
+web: {location: "0421", by_meta: {queen: "0421", king: "0422"}}
+`), kinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type b struct {
+		Loc, SID, Zone string
+		Active         bool
+	}
+	var got []b
+	for _, x := range c.Bindings("web") {
+		got = append(got, b{x.LocationID, x.SourceID, x.Zone.String(), x.Active})
+	}
+	want := []b{{"0422", "store=king", "Europe/Paris", false}, {"0421", "store=queen", "America/Toronto", true}, {"0421", "shop", "America/Toronto", true}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bindings (-want +got):\n%s", diff)
+	}
+
+	_, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(head+`locations:
+  "0421": {timezone: America/Toronto, web: "x"}
+web:
+  location: "421"
+  by_meta:
+    queen: "0421"
+    king: "0499"
+`), kinds...)
+	wantErrs := []string{
+		"config.yaml:4: locations[0421].web: unknown key (the keys here are active, name, shopify, timezone, vend)",
+		`config.yaml:6: web.location: "421" is not one of the locations`,
+		`config.yaml:9: web.by_meta[king]: "0499" is not one of the locations`,
+	}
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	if diff := cmp.Diff(wantErrs, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

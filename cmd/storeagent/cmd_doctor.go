@@ -99,7 +99,7 @@ func checkUnmappedLocations(c *config.Config, sources []string) []record.Finding
 		}
 		out = append(out, record.Finding{Check: "location " + id, OK: true, Warning: true,
 			Detail: "no POS source is mapped to it (" + strings.Join(sources, ", ") + "): no sales reach headquarters for it",
-			Fix:    "map it in locations." + id + " (see storeagent locations SOURCE), or remove it if it sells nothing"})
+			Fix:    "map it to a POS source (under locations." + id + ", or in the section of a source that maps locations itself; storeagent locations SOURCE lists the POS's ids), or remove it if it sells nothing"})
 	}
 	return out
 }

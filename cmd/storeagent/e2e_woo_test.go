@@ -1,12 +1,7 @@
-//go:build woowired
-
-// This test runs once the woocommerce source is wired into the agent (its
-// config section and the cmd source list): go test -tags woowired. Drop
-// the build tag when wiring lands.
-
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -58,11 +53,12 @@ func TestWooCommerceEndToEnd(t *testing.T) {
 		`woocommerce: {url: "https://shop.example.com", base_url: %q, ca_file: %q, consumer_key: ck_e2e, consumer_secret: cs_e2e, location: "0421", page_size: 5, backfill_days: 5, schedule: "0 0 1 1 *", spread: 1s}
 `, shop.URL, ca))
 
+	// The mapping is in the section: MAPPED TO and the note come from it.
 	out, code := cli(t, agentBin, "locations", "woocommerce", "--config", s.config)
-	// (The mapping is in the section, shown in each location's Note; the
-	// command's MAPPED TO column reads the locations: table.)
-	if code != 0 || !strings.Contains(out, "shop.example.com") {
-		t.Errorf("locations woocommerce: exit %d\n%s", code, out)
+	wantLocs := "ID                NAME                      TIME ZONE  ACTIVE  MAPPED TO  NOTE\n" +
+		"shop.example.com  https://shop.example.com  -          true    0421       all web orders are counted at TMAS location 0421\n"
+	if code != 0 || out != wantLocs {
+		t.Errorf("locations woocommerce: exit %d, got\n%s\nwant\n%s", code, out, wantLocs)
 	}
 
 	for i := range 3 {
@@ -102,9 +98,81 @@ func TestWooCommerceEndToEnd(t *testing.T) {
 		t.Errorf("got %d lines sent twice under different batches", st.RedeliveredLines)
 	}
 
+	// The agent's own report of each day equals, hour by hour and to the
+	// cent, what the shop's own data gives (the double's ground truth).
+	toronto := mustZone("America/Toronto")
+	days := 0
+	for d := now.In(toronto).AddDate(0, 0, -5); !d.After(now); d = d.AddDate(0, 0, 1) {
+		day := d.Format(time.DateOnly)
+		truth := map[string]string{}
+		for at, b := range shop.Truth(toronto, d, []string{"completed", "processing"}) {
+			truth[at.Format("2006-01-02T15:04-07:00")] = fmt.Sprintf("%s %d %d", b.Net, b.Transactions, b.Items)
+		}
+		out, code := cli(t, agentBin, "report", "--location", "0421", "--date", day, "--json", "--config", s.config)
+		var hours []struct {
+			Hour         string `json:"hour"`
+			NetSales     string `json:"net_sales"`
+			Transactions int64  `json:"transactions"`
+			Items        int64  `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(out), &hours); code != 0 || err != nil {
+			t.Fatalf("report %s: exit %d, %v:\n%s", day, code, err, out)
+		}
+		report := map[string]string{}
+		for _, h := range hours {
+			if h.NetSales != "0.00" || h.Transactions != 0 || h.Items != 0 { // an hour whose only sale was voided
+				report[h.Hour] = fmt.Sprintf("%s %d %d", h.NetSales, h.Transactions, h.Items)
+			}
+		}
+		if diff := cmp.Diff(truth, report); diff != "" {
+			t.Errorf("report --date %s (-truth +report):\n%s", day, diff)
+		}
+		if len(truth) > 0 {
+			days++
+		}
+	}
+	if days < 4 {
+		t.Errorf("got %d days with web orders, want at least 4", days)
+	}
+
 	// doctor speaks of the shop; a key without Read permission is explained.
 	out, _ = cli(t, agentBin, "doctor", "--config", s.config)
 	if !strings.Contains(out, "woocommerce orders") || !strings.Contains(out, "the key reads orders (150 in the shop)") {
 		t.Errorf("doctor:\n%s", out)
+	}
+}
+
+// TestWooCommerceBackfillProgress: `backfill woocommerce` while the agent
+// is stopped reads the window page by page, and its progress line says
+// how far it has read (the importer's Page.Reached): at the end, the
+// window's end.
+func TestWooCommerceBackfillProgress(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().Truncate(time.Minute)
+	shop := woocommercetest.NewServer(t, woocommercetest.Options{})
+	shop.AddKey("ck_cli", "cs_cli", woocommercetest.Read)
+	ca := filepath.Join(dir, "shop-ca.pem")
+	writeFile(t, ca, string(shop.Certificate()))
+	for i := range 12 {
+		created := now.Add(-time.Duration(2+i*7) * time.Hour)
+		shop.AddOrder(woocommercetest.Order{Status: "completed", Created: created, Paid: created,
+			Lines: []woocommercetest.Line{{Name: "Mug", SKU: "MUG-1", Qty: 1, Price: "10.00"}}})
+	}
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, fmt.Sprintf(`agent: {id: cli-store, data_dir: data, timezone: America/Toronto}
+upstream: {url: "http://127.0.0.1:1", token: t}
+locations: {"0421": {timezone: America/Toronto}}
+woocommerce: {url: "https://shop.example.com", base_url: %q, ca_file: %q, consumer_key: ck_cli, consumer_secret: cs_cli, location: "0421", page_size: 5}
+status: {listen: %q}
+`, shop.URL, ca, freeAddr(t)))
+
+	toronto := mustZone("America/Toronto")
+	since, until := now.AddDate(0, 0, -6).In(toronto), now.Add(-time.Hour).In(toronto)
+	out, code := runCLI(t, "backfill", "woocommerce", "--since", since.Format(time.RFC3339), "--until", until.Format(time.RFC3339), "--config", path)
+	// Each page starts a second before the last order read: pages overlap
+	// by one order, so 12 orders are 14 records read, 12 new.
+	want := fmt.Sprintf("14 records read (12 new) in 4 pages, read up to %s", until.Format("2006-01-02 15:04"))
+	if code != 0 || !strings.Contains(out, "backfill done: ") || !strings.Contains(out, want) {
+		t.Fatalf("backfill: exit %d, want %q in\n%s", code, want, out)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tmas/storeagent/importers/record"
 	"github.com/tmas/storeagent/importers/shopify"
 	"github.com/tmas/storeagent/importers/vend"
+	"github.com/tmas/storeagent/importers/woocommerce"
 )
 
 // posSource is what the command line needs of a POS importer besides what
@@ -42,8 +43,9 @@ type stateStore = record.StateStore
 // Adding a source is a package under importers/ and a line here (what the
 // package provides: agent/config/README.md).
 var sources = map[string]sourceSpec{
-	"shopify": source(shopify.Build),
-	"vend":    source(vend.Build),
+	"shopify":     source(shopify.Build),
+	"vend":        source(vend.Build),
+	"woocommerce": source(woocommerce.Build),
 }
 
 // sourceSpec is one source: its configuration section and its constructor.
@@ -52,9 +54,11 @@ type sourceSpec struct {
 	build   func(sec config.Section, b []record.Binding, env record.SourceEnv) (posSource, agent.Source, error)
 }
 
-// sourceConfig is what a source's configuration section provides.
+// sourceConfig is what a source's configuration section provides: it maps
+// locations either under each location (config.LocationMapper) or in its
+// own keys (config.LocationOwner).
 type sourceConfig interface {
-	config.LocationMapper
+	config.Section
 	Timing() (schedule string, spread time.Duration)
 }
 

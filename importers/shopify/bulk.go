@@ -107,7 +107,7 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 		return nil
 	}
 	if op.URL == "" { // no orders in the window
-		st.Bulk, st.Done = nil, true
+		st.Bulk, st.Done, page.Reached = nil, true, st.Until
 		return nil
 	}
 	orders, next, lines, eof, err := i.readBulk(ctx, op.URL, st.Bulk.Offset, i.cfg.PageSize)
@@ -124,8 +124,8 @@ func (i *Importer) fetchBulk(ctx context.Context, st *cursorState, page *record.
 	i.take(orders, st, page)
 	st.Bulk.Offset = next
 	st.Bulk.Line += lines
-	if eof {
-		st.Bulk, st.Done = nil, true
+	if eof { // the export's lines are in no order: only its end says how far
+		st.Bulk, st.Done, page.Reached = nil, true, st.Until
 		return nil
 	}
 	page.More = true

@@ -135,3 +135,30 @@ func TestBulkStillRunning(t *testing.T) {
 		t.Errorf("got last query %q, want the status poll", r.srv.LastQuery())
 	}
 }
+
+// A bulk export's lines come in no useful order: its pages say nothing of
+// how far the window is read, until the last, which says its end.
+func TestBulkReached(t *testing.T) {
+	r, b := bulkShop(t, shopifytest.Options{BulkDuration: 3 * time.Minute})
+	imp := r.importer(t, Config{PageSize: 7}, b)
+	cur := backfill30(t, imp)
+	var got []time.Time
+	for {
+		p, err := imp.Fetch(context.Background(), cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Reached)
+		if cur = p.Cursor; !p.More {
+			break
+		}
+	}
+	want := make([]time.Time, len(got))
+	want[len(want)-1] = now0.Add(-2 * time.Minute).UTC()
+	if d := cmp.Diff(want, got); d != "" || len(got) < 3 {
+		t.Errorf("reached over %d pages (-want +got):\n%s", len(got), d)
+	}
+	if got := r.srv.Stats().BulkRuns; got != 1 {
+		t.Errorf("got %d bulk operations, want 1", got)
+	}
+}

@@ -477,6 +477,10 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 	}
 	orders := d.Orders.Nodes
 	i.resize(orders)
+	var reached time.Time // the page is in UPDATED_AT order: read up to its last order's
+	if n := len(orders); n > 0 {
+		reached = orders[n-1].UpdatedAt
+	}
 	kept := orders[:0]
 	for k := range orders {
 		o := &orders[k]
@@ -493,10 +497,10 @@ func (i *Importer) fetchPage(ctx context.Context, st *cursorState, page *record.
 	}
 	i.take(kept, st, page)
 	if pi := d.Orders.PageInfo; pi.HasNextPage && pi.EndCursor != "" {
-		st.After, page.More = pi.EndCursor, true
+		st.After, page.More, page.Reached = pi.EndCursor, true, reached
 		return nil
 	}
-	st.After, st.Done = "", true
+	st.After, st.Done, page.Reached = "", true, st.Until
 	return nil
 }
 

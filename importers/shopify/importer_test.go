@@ -372,3 +372,44 @@ func TestStaffOnlyWithReadUsers(t *testing.T) {
 		})
 	}
 }
+
+// A paged backfill (UPDATED_AT order) says after each page how far it has
+// read: the last order's updatedAt (here its processedAt: the orders are
+// never edited), and at the end the window's end (now less lag).
+func TestPagedReadReached(t *testing.T) {
+	tor := zone(t, "America/Toronto")
+	r := newRig(t, now0, shopifytest.Options{})
+	loc := r.srv.AddLocation("Queen St", true)
+	var processed []time.Time
+	for k := range 10 {
+		at := time.Date(2026, 11, 16, 8+k, 0, 0, 0, tor)
+		processed = append(processed, at)
+		r.srv.AddOrder(shopifytest.Order{Location: loc, ProcessedAt: at, Lines: []shopifytest.Line{{Qty: 1, Price: "7.00"}}})
+	}
+	imp := r.importer(t, Config{DisableBulk: true, PageSize: 4}, []record.Binding{{LocationID: "0421", SourceID: loc, Zone: tor}})
+	cur, err := imp.BackfillCursor(time.Date(2026, 11, 14, 0, 0, 0, 0, tor), time.Date(2026, 11, 20, 0, 0, 0, 0, tor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []time.Time
+	read := 0
+	for {
+		p, err := imp.Fetch(context.Background(), cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += len(p.Records)
+		got = append(got, p.Reached.UTC())
+		if cur = p.Cursor; !p.More {
+			want = append(want, now0.Add(-2*time.Minute).Truncate(time.Second).UTC())
+			break
+		}
+		want = append(want, processed[read-1].UTC())
+	}
+	if read != 10 || len(got) < 2 {
+		t.Fatalf("got %d records in %d pages, want 10 in several", read, len(got))
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("reached (-want +got):\n%s", d)
+	}
+}

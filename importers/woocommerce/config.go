@@ -219,8 +219,18 @@ var statusSlug = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,19}$`)
 // shop. Every problem is reported, each prefixed by its key.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, e := range c.FieldErrors() {
+		errs = append(errs, fmt.Errorf("woocommerce.%s: %s", e.Path, e.Msg))
+	}
+	return errors.Join(errs...)
+}
+
+// FieldErrors lists every problem, each at its key inside the
+// `woocommerce:` section, without reading secrets or calling the shop.
+func (c *Config) FieldErrors() []record.FieldError {
+	var errs []record.FieldError
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("woocommerce.%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, record.Fieldf(key, format, args...))
 	}
 	siteOK := false
 	switch u, err := url.Parse(c.URL); {
@@ -336,7 +346,31 @@ func (c *Config) Validate() error {
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		bad("page_size", "%d is out of range (1 to %d)", c.PageSize, MaxPageSize)
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// OwnLocations are the section's location mappings for the agent's
+// configuration (config.LocationOwner), by key path: "location" maps the
+// shop (ShopID, the id `storeagent locations woocommerce` lists it by) and
+// each "location_by_meta[VALUE]" the meta value (LocationMetaKey=VALUE).
+func (c *Config) OwnLocations() map[string]record.Binding {
+	out := map[string]record.Binding{}
+	if c.Location != "" {
+		out["location"] = record.Binding{LocationID: c.Location, SourceID: c.ShopID()}
+	}
+	for v, id := range c.LocationByMeta {
+		out["location_by_meta["+v+"]"] = record.Binding{LocationID: id, SourceID: c.LocationMetaKey + "=" + v}
+	}
+	return out
+}
+
+// Timing is when the agent runs the importer: the cron schedule and the
+// random per-agent offset.
+func (c *Config) Timing() (string, time.Duration) { return c.Schedule, c.Spread.D() }
+
+// Build makes the importer of a decoded, defaulted section for the agent.
+func Build(c *Config, bindings []record.Binding, env record.SourceEnv) (*Importer, error) {
+	return New(*c, bindings, Options{Logger: env.Logger})
 }
 
 func isLoopback(host string) bool {

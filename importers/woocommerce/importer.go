@@ -339,8 +339,20 @@ func (i *Importer) page(ctx context.Context, cur *cursor) (record.Page, error) {
 		} else {
 			cur.Page++
 		}
+		if cur.Phase == phaseOrders {
+			// Every order of the window created up to After has been read.
+			page.Reached = cur.After
+		}
 		page.More = true
 		return page, nil
+	}
+	if cur.Phase == phaseOrders {
+		// The orders pass is complete: the window has been read to its end
+		// (the trash and recheck passes that follow are short and re-read).
+		page.Reached = cur.To
+		if cur.Backfill {
+			page.Reached = cur.Until
+		}
 	}
 	i.nextPhase(cur)
 	page.More = cur.Phase != phaseIdle && cur.Phase != phaseDone

@@ -383,3 +383,38 @@ func TestUnreadableOrderIsNoted(t *testing.T) {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 }
+
+// A backfill's pages say how far the window has been read: after each page
+// of the orders pass, the creation time every order up to which has been
+// read (the keyset cursor's After); at the end of that pass, the window's
+// end; the trash pass says nothing.
+func TestBackfillReached(t *testing.T) {
+	f := newFixture(t, woocommercetest.Options{}, func(c *Config) { c.PageSize = 4 })
+	base := woocommercetest.DefaultNow.Add(-5 * 24 * time.Hour)
+	for k := range 10 {
+		created := base.Add(time.Duration(k) * time.Hour)
+		f.srv.AddOrder(woocommercetest.Order{Created: created, Paid: created, Lines: []woocommercetest.Line{{Name: "Mug", Qty: 1, Price: "10.00"}}})
+	}
+	since, until := base.Add(-time.Hour), base.Add(24*time.Hour)
+	cur, err := f.imp.BackfillCursor(since, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for {
+		p, err := f.imp.Fetch(context.Background(), cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Reached)
+		if cur = p.Cursor; !p.More {
+			break
+		}
+	}
+	// Pages of 4 from the last creation time read less a second: orders
+	// 0-3, 3-6, 6-9 (the pass ends), then the trash pass.
+	want := []time.Time{base.Add(3*time.Hour - time.Second), base.Add(6*time.Hour - time.Second), until.UTC(), {}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reached (-want +got):\n%s", diff)
+	}
+}
