@@ -385,34 +385,32 @@ func (s *Spool) tx(write bool, fn func(tx *bolt.Tx) error) (err error) {
 	return s.db.View(fn)
 }
 
-// State reads one state value (a cursor, a file's progress, a token); nil
+// Value reads one state value (a cursor, a file's progress, a token); nil
 // when absent.
-func (s *Spool) State(name string) ([]byte, error) {
+func (s *Spool) Value(key StateKey) ([]byte, error) {
 	var v []byte
 	err := s.view(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(name)))
+		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(key)))
 		return nil
 	})
 	return v, err
 }
 
-// StatePrefix returns every state value whose name starts with prefix.
-func (s *Spool) StatePrefix(prefix string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketState).Cursor()
-		p := []byte(prefix)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			out[string(k)] = bytes.Clone(v)
-		}
-		return nil
-	})
-	return out, err
-}
+// State and SetState make the spool the record.StateStore a source keeps its
+// own state in (a rotated token): the source names its values with plain
+// strings, which the leaf interface requires.
 
-// SetState writes state values alone (nil deletes), e.g. a rotated token.
+// State reads one state value named by a source; nil when absent.
+func (s *Spool) State(name string) ([]byte, error) { return s.Value(StateKey(name)) }
+
+// SetState writes state values named by a source alone (nil deletes), in one
+// durable transaction.
 func (s *Spool) SetState(values map[string][]byte) error {
-	_, err := s.Commit(Change{State: values})
+	c := Change{State: make(map[StateKey][]byte, len(values))}
+	for k, v := range values {
+		c.State[StateKey(k)] = v
+	}
+	_, err := s.Commit(c)
 	return err
 }
 
