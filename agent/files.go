@@ -88,9 +88,10 @@ func (a *Agent) ImportFile(ctx context.Context, req FileRequest) error {
 		}
 	}
 	a.noteFile(out)
-	lvl := a.log.Info
+	log := a.log.With("component", "csv")
+	lvl := log.Info
 	if !out.Outcome.OK() {
-		lvl = a.log.Warn
+		lvl = log.Warn
 	}
 	lvl("file import", "file", name, "origin", req.Origin, "outcome", out.Outcome, "records", out.Records, "queued", out.Queued, "detail", out.Detail)
 	return err

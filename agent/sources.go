@@ -183,6 +183,7 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 	defer r.mu.Unlock()
 	name := r.src.Name
 	start := a.now()
+	log := a.log.With("source", name)
 	a.setSource(name, func(s *SourceStatus) { s.State, s.LastRun = SourceRunning, start })
 	p, err := a.pump(ctx, name, r.src.Importer, cursorKey(name), nil, nil)
 	if ctx.Err() != nil {
@@ -208,10 +209,10 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 	})
 	if err != nil {
 		a.importLog(name, LogError, a.redact(err.Error()))
-		a.log.Error("source run failed", "source", name, "err", a.redact(err.Error()))
+		log.Error("source run failed", "err", a.redact(err.Error()))
 	} else {
 		a.importLog(name, LogOK, fmt.Sprintf("%d pages, %d records queued", p.Pages, p.Queued))
-		a.log.Info("source run done", "source", name, "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
+		log.Info("source run done", "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
 	}
 	return err
 }

@@ -120,7 +120,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{opts: opts, log: opts.Logger, rename: os.Rename}
+	s := &Spool{opts: opts, log: opts.Logger.With("component", "spool"), rename: os.Rename}
 	s.reopen = func(path string) (*bolt.DB, error) { return bolt.Open(path, 0o600, s.boltOptions()) }
 	s.fullAt.Store(-1)
 	db, damage := s.openChecked()
@@ -148,7 +148,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 		n, err := s.salvage(rec.SetAside)
 		rec.Salvaged = n
 		if err != nil {
-			s.log.Error("spool: salvage from the damaged buffer stopped early", "err", err, "salvaged", n)
+			s.log.Error("salvage from the damaged buffer stopped early", "err", err, "salvaged", n)
 		}
 	}
 	if err := s.recount(); err != nil {
@@ -228,7 +228,7 @@ func (s *Spool) setAside(damage error) (*Recovery, error) {
 		return nil, fmt.Errorf("spool: the buffer file is damaged (%v) and could not be moved aside: %w", damage, err)
 	}
 	syncDir(filepath.Dir(s.opts.Path))
-	s.log.Error("spool: the buffer file was damaged; it was set aside and a fresh one started",
+	s.log.Error("the buffer file was damaged; it was set aside and a fresh one started",
 		"reason", damage.Error(), "set_aside", aside)
 	return &Recovery{SetAside: aside, Reason: damage.Error(), At: now}, nil
 }
