@@ -7,6 +7,12 @@
 // It must never acknowledge input before it is committed, never drop accepted
 // data, and never keep running with a component silently dead: every
 // component's failure is visible in Status and Health.
+//
+// It owns the names of its state in the buffer (state.go: cursorKey,
+// backfillKey, fileKey, recentFilesKey, TokenKey) and the vocabulary of
+// status: SourceState, Outcome, ComponentState, LogLevel, whose JSON is the
+// plain strings the status API, the page and the report to headquarters
+// carry. cmd reads the buffer through it (RecentFiles), never by key.
 package agent
 
 import (
