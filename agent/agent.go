@@ -7,6 +7,12 @@
 // It must never acknowledge input before it is committed, never drop accepted
 // data, and never keep running with a component silently dead: every
 // component's failure is visible in Status and Health.
+//
+// It owns the names of its state in the buffer (state.go: cursorKey,
+// backfillKey, fileKey, recentFilesKey, TokenKey) and the vocabulary of
+// status: SourceState, Outcome, ComponentState, LogLevel, whose JSON is the
+// plain strings the status API, the page and the report to headquarters
+// carry. cmd reads the buffer through it (RecentFiles), never by key.
 package agent
 
 import (
@@ -78,19 +84,19 @@ type Agent struct {
 	imported   map[string]int64 // records queued per source since start
 	fileTotals map[string]int64 // staff-hours files per outcome since start
 	todayDate  string
-	components map[string]string // name -> "running" or the error it stopped with
+	components map[string]ComponentState
 }
 
 type fileMark struct {
 	At      time.Time
-	Outcome string
+	Outcome Outcome
 }
 
 // LogEntry is one line of the import log (the "Logs" tab of POS sync modules).
 type LogEntry struct {
 	At     time.Time `json:"at"`
 	Source string    `json:"source"`
-	Level  string    `json:"level"` // ok, note, error
+	Level  LogLevel  `json:"level"`
 	Text   string    `json:"text"`
 }
 
@@ -111,7 +117,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, opts: opts, log: opts.Logger, now: opts.Now,
 		runners: map[string]*sourceRunner{}, sources: map[string]*SourceStatus{},
-		today: map[string]int{}, components: map[string]string{},
+		today: map[string]int{}, components: map[string]ComponentState{},
 		imported: map[string]int64{}, fileTotals: map[string]int64{},
 	}
 	sp, rec, err := spool.Open(spool.Options{Path: cfg.Buffer.Path, MaxSize: int64(cfg.Buffer.MaxSize), Logger: opts.Logger, Now: opts.Now})
@@ -120,7 +126,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 	a.spool, a.recovery = sp, rec
 	if rec != nil {
-		a.importLog("buffer", "error", fmt.Sprintf("the buffer file was damaged (%s); it was set aside as %s and a fresh one started; %d queued records were salvaged", rec.Reason, rec.SetAside, rec.Salvaged))
+		a.importLog("buffer", LogError, fmt.Sprintf("the buffer file was damaged (%s); it was set aside as %s and a fresh one started; %d queued records were salvaged", rec.Reason, rec.SetAside, rec.Salvaged))
 	}
 	a.fwd, err = forward.New(forward.Config{
 		URL: cfg.Upstream.URL, Token: cfg.UpstreamToken, AgentID: cfg.Agent.ID,
@@ -155,7 +161,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		}
 		r := &sourceRunner{src: s, sched: sched, offset: offsetFor(cfg.Agent.ID, s.Name, s.Spread), kick: make(chan chan error)}
 		a.runners[s.Name] = r
-		a.sources[s.Name] = &SourceStatus{Name: s.Name, State: "never", Schedule: s.Schedule, Offset: r.offset.Round(time.Second).String()}
+		a.sources[s.Name] = &SourceStatus{Name: s.Name, State: SourceNever, Schedule: s.Schedule, Offset: r.offset.Round(time.Second).String()}
 	}
 	a.loadRecent()
 	return a, nil
@@ -198,9 +204,9 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 	fwdWG.Add(1)
 	go func() {
 		defer fwdWG.Done()
-		a.setComponent("forwarder", "running")
+		a.setComponent("forwarder", ComponentRunning)
 		_ = a.fwd.Run(fwdCtx)
-		a.setComponent("forwarder", "stopped")
+		a.setComponent("forwarder", ComponentStopped)
 	}()
 	defer func() {
 		stopFwd()
@@ -213,12 +219,12 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 	failed := make(chan error, 1)
 	start := func(name string, c Component) {
 		wg.Add(1)
-		a.setComponent(name, "running")
+		a.setComponent(name, ComponentRunning)
 		go func() {
 			defer wg.Done()
 			err := c.Run(inCtx)
 			if err != nil && inCtx.Err() == nil {
-				a.setComponent(name, "failed: "+err.Error())
+				a.setComponent(name, componentFailed(err))
 				a.log.Error("component stopped", "component", name, "err", err)
 				select {
 				case failed <- fmt.Errorf("%s: %w", name, err):
@@ -226,7 +232,7 @@ func (a *Agent) Run(ctx context.Context, extra map[string]Component) error {
 				}
 				return
 			}
-			a.setComponent(name, "stopped")
+			a.setComponent(name, ComponentStopped)
 		}()
 	}
 	start("maintenance", ComponentFunc(a.maintain))
@@ -283,7 +289,7 @@ func (a *Agent) maintain(ctx context.Context) error {
 	}
 }
 
-func (a *Agent) setComponent(name, state string) {
+func (a *Agent) setComponent(name string, state ComponentState) {
 	a.mu.Lock()
 	a.components[name] = state
 	a.mu.Unlock()
@@ -333,7 +339,7 @@ func (a *Agent) rollToday() {
 	}
 }
 
-func (a *Agent) importLog(source, level, text string) {
+func (a *Agent) importLog(source string, level LogLevel, text string) {
 	a.mu.Lock()
 	a.logEntries = append([]LogEntry{{At: a.now().UTC(), Source: source, Level: level, Text: text}}, a.logEntries...)
 	if len(a.logEntries) > keepLog {
@@ -346,7 +352,7 @@ func (a *Agent) importLog(source, level, text string) {
 // still shows recent files after a restart.
 func (a *Agent) noteFile(o FileOutcome) {
 	a.mu.Lock()
-	a.fileTotals[o.Outcome]++
+	a.fileTotals[string(o.Outcome)]++
 	a.files = append([]FileOutcome{o}, a.files...)
 	a.fileDay = append(a.fileDay, fileMark{o.At, o.Outcome})
 	if len(a.files) > keepFiles {
@@ -354,22 +360,18 @@ func (a *Agent) noteFile(o FileOutcome) {
 	}
 	raw, _ := json.Marshal(a.files)
 	a.mu.Unlock()
-	level := map[string]string{"accepted": "ok", "duplicate": "ok"}[o.Outcome]
-	if level == "" {
-		level = "error"
+	level := LogError
+	if o.Outcome.OK() {
+		level = LogOK
 	}
 	a.importLog("csv", level, fmt.Sprintf("%s (%s): %s, %d shifts, %d queued %s", o.Name, o.Origin, o.Outcome, o.Records, o.Queued, o.Detail))
-	if err := a.spool.SetState(map[string][]byte{"recent_files": raw}); err != nil && !errors.Is(err, context.Canceled) {
+	if _, err := a.spool.Commit(spool.Change{State: map[spool.StateKey][]byte{recentFilesKey: raw}}); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Warn("could not save the recent files list", "err", err)
 	}
 }
 
 func (a *Agent) loadRecent() {
-	raw, err := a.spool.State("recent_files")
-	if err != nil || raw == nil {
-		return
-	}
-	_ = json.Unmarshal(raw, &a.files)
+	a.files = RecentFiles(a.spool)
 	for i := len(a.files) - 1; i >= 0; i-- {
 		a.fileDay = append(a.fileDay, fileMark{a.files[i].At, a.files[i].Outcome})
 	}

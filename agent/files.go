@@ -38,7 +38,7 @@ type FileOutcome struct {
 	Name     string    `json:"name"`
 	Origin   string    `json:"origin"`
 	At       time.Time `json:"at"`
-	Outcome  string    `json:"outcome"` // accepted, duplicate, refused, full, failed
+	Outcome  Outcome   `json:"outcome"`
 	Records  int       `json:"records"`
 	Queued   int       `json:"queued"`
 	Detail   string    `json:"detail,omitempty"`
@@ -75,22 +75,23 @@ func (a *Agent) ImportFile(ctx context.Context, req FileRequest) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, record.ErrFull):
-		out.Outcome, out.Detail = "full", "refused for now: "+err.Error()
+		out.Outcome, out.Detail = OutcomeFull, "refused for now: "+err.Error()
 		if req.Discard {
 			os.Remove(req.Path)
 		}
 	default:
 		var re *record.RefusedError
 		if errors.As(err, &re) {
-			out.Outcome, out.Detail = "refused", re.Error()
+			out.Outcome, out.Detail = OutcomeRefused, re.Error()
 		} else {
-			out.Outcome, out.Detail = "failed", err.Error()
+			out.Outcome, out.Detail = OutcomeFailed, err.Error()
 		}
 	}
 	a.noteFile(out)
-	lvl := a.log.Info
-	if out.Outcome != "accepted" && out.Outcome != "duplicate" {
-		lvl = a.log.Warn
+	log := a.log.With("component", "csv")
+	lvl := log.Info
+	if !out.Outcome.OK() {
+		lvl = log.Warn
 	}
 	lvl("file import", "file", name, "origin", req.Origin, "outcome", out.Outcome, "records", out.Records, "queued", out.Queued, "detail", out.Detail)
 	return err
@@ -101,15 +102,15 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 	if err != nil {
 		return fmt.Errorf("read %s: %w", out.Name, err)
 	}
-	stateName := "file:" + sum
+	stateKey := fileKey(sum)
 	var st fileState
-	if raw, err := a.spool.State(stateName); err != nil {
+	if raw, err := a.spool.Value(stateKey); err != nil {
 		return err
 	} else if raw != nil {
 		_ = json.Unmarshal(raw, &st)
 	}
 	if st.Done {
-		out.Outcome, out.Records, out.Detail = "duplicate", st.Records, "this content was imported before ("+st.At.Format(time.RFC3339)+"); nothing new"
+		out.Outcome, out.Records, out.Detail = OutcomeDuplicate, st.Records, "this content was imported before ("+st.At.Format(time.RFC3339)+"); nothing new"
 		_, err := a.moveTo(req, "archive", "")
 		return err
 	}
@@ -142,7 +143,7 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 			st.Records = st.Committed
 		}
 		raw, _ := json.Marshal(st)
-		res, err := a.spool.Commit(spool.Change{Records: chunk, State: map[string][]byte{stateName: raw}})
+		res, err := a.spool.Commit(spool.Change{Records: chunk, State: map[spool.StateKey][]byte{stateKey: raw}})
 		if err != nil {
 			st.Committed -= len(chunk)
 			return err
@@ -177,7 +178,7 @@ func (a *Agent) importFile(ctx context.Context, req FileRequest, out *FileOutcom
 		return err
 	}
 	out.Location = strings.Join(summary.Locations, ", ")
-	out.Outcome, out.Records, out.Queued = "accepted", st.Records, st.Queued
+	out.Outcome, out.Records, out.Queued = OutcomeAccepted, st.Records, st.Queued
 	if out.Queued < out.Records {
 		out.Detail = fmt.Sprintf("%d of %d shifts were already known unchanged", out.Records-out.Queued, out.Records)
 	}

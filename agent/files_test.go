@@ -27,7 +27,7 @@ func TestImportFileMovesTheFile(t *testing.T) {
 	}
 	tests := []struct {
 		name, file, content string
-		wantOutcome         string
+		wantOutcome         Outcome
 		wantRefused         *record.RefusedError // nil: no error
 		wantDir, wantName   string               // where the file must end up
 	}{

@@ -27,9 +27,9 @@ type failing struct{ err error }
 
 func (f failing) Fetch(context.Context, []byte) (record.Page, error) { return record.Page{}, f.err }
 
-// credentialsErr is how an importer reports a 401 from the POS: its own
+// errCredentials is how an importer reports a 401 from the POS: its own
 // words, wrapping record.ErrCredentials.
-var credentialsErr = fmt.Errorf("shopify: the access token was rejected (HTTP 401): %w", record.ErrCredentials)
+var errCredentials = fmt.Errorf("shopify: the access token was rejected (HTTP 401): %w", record.ErrCredentials)
 
 // TestHealthVerdictOfFailingSources: a refused credential makes the source
 // unhealthy after its first failed run, in Status, /healthz and so the exit
@@ -41,7 +41,7 @@ func TestHealthVerdictOfFailingSources(t *testing.T) {
 		err  error
 		want [3][]string // problems after runs 1, 2, 3
 	}{
-		{"refused credentials", credentialsErr, [3][]string{
+		{"refused credentials", errCredentials, [3][]string{
 			{"source shopify refuses the agent's credentials (a person must fix them; retrying will not): shopify: the access token was rejected (HTTP 401): the source refused the agent's credentials"},
 			{"source shopify refuses the agent's credentials (a person must fix them; retrying will not): shopify: the access token was rejected (HTTP 401): the source refused the agent's credentials"},
 			{"source shopify refuses the agent's credentials (a person must fix them; retrying will not): shopify: the access token was rejected (HTTP 401): the source refused the agent's credentials"},

@@ -2,7 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-
-	"github.com/tmas/storeagent/importers/record"
 )
 
 // Folder is a folder whose complete *.csv files are imported: the watched
@@ -34,111 +32,131 @@ func (a *Agent) watchFolders(ctx context.Context, folders []Folder) error {
 			return err
 		}
 	}
+	in := &inbox{a: a, log: a.log.With("component", "inbox"), folders: folders, cands: map[string]candidate{}, byDir: map[string]Folder{}}
+	for _, f := range folders {
+		in.byDir[filepath.Clean(f.Dir)] = f
+	}
 	var events chan fsnotify.Event
-	var w *fsnotify.Watcher
-	if watching(folders) {
-		var err error
-		w, err = fsnotify.NewWatcher()
-		if err != nil {
-			a.log.Warn("inbox: file-system events unavailable; relying on the periodic scan", "err", err)
-		} else {
-			defer w.Close()
-			for _, f := range folders {
-				if f.Watch {
-					if err := w.Add(f.Dir); err != nil {
-						a.log.Warn("inbox: cannot watch folder; relying on the periodic scan", "dir", f.Dir, "err", err)
-					}
-				}
-			}
-			events = w.Events
-		}
+	var errs chan error
+	if w := in.watch(); w != nil {
+		defer w.Close()
+		events, errs = w.Events, w.Errors
 	}
 	settle := a.cfg.Inbox.Settle.D()
 	rescan := time.NewTicker(a.cfg.Inbox.Rescan.D())
 	defer rescan.Stop()
 	check := time.NewTicker(settle / 2)
 	defer check.Stop()
-	// candidates: path -> last size seen and since when
-	type seen struct {
-		size  int64
-		mtime time.Time
-		since time.Time
-	}
-	cands := map[string]seen{}
-	byDir := map[string]Folder{}
-	for _, f := range folders {
-		byDir[filepath.Clean(f.Dir)] = f
-	}
-	consider := func(path string) {
-		if !isCandidate(path) {
-			return
-		}
-		if _, ok := byDir[filepath.Dir(path)]; !ok {
-			return
-		}
-		fi, err := os.Lstat(path)
-		if err != nil || !fi.Mode().IsRegular() {
-			delete(cands, path)
-			return
-		}
-		if c, ok := cands[path]; ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
-			return
-		}
-		cands[path] = seen{fi.Size(), fi.ModTime(), a.now()}
-	}
-	scan := func() {
-		for _, f := range folders {
-			entries, err := os.ReadDir(f.Dir)
-			if err != nil {
-				a.log.Warn("inbox: cannot read folder", "dir", f.Dir, "err", err)
-				continue
-			}
-			for _, e := range entries {
-				consider(filepath.Join(f.Dir, e.Name()))
-			}
-		}
-	}
-	scan()
-	var errs chan error
-	if w != nil {
-		errs = w.Errors
-	}
+	in.scan()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case ev := <-events:
 			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Chmod) {
-				consider(filepath.Clean(ev.Name))
+				in.consider(filepath.Clean(ev.Name))
 			}
 		case err := <-errs:
-			a.log.Warn("inbox: file-system event error; rescanning", "err", err)
-			scan()
+			in.log.Warn("file-system event error; rescanning", "err", err)
+			in.scan()
 		case <-rescan.C:
-			scan()
+			in.scan()
 		case <-check.C:
-			// Re-stat candidates: a file still growing restarts its clock.
-			var ready []string
-			for p := range cands {
-				consider(p)
-				if c, ok := cands[p]; ok && a.now().Sub(c.since) >= settle {
-					ready = append(ready, p)
-				}
-			}
-			sort.Strings(ready)
-			for _, p := range ready {
-				if ctx.Err() != nil {
-					return nil
-				}
-				delete(cands, p)
-				f := byDir[filepath.Dir(p)]
-				err := a.ImportFile(ctx, FileRequest{Path: p, Root: f.Dir, Location: f.Location, Origin: f.Origin, FromScan: true})
-				if errors.Is(err, record.ErrFull) {
-					// Stays in place; tried again at the next scan.
-					continue
-				}
+			in.importReady(ctx, settle)
+		}
+	}
+}
+
+// inbox is the state of watchFolders: the folders, and the candidate files
+// whose size it watches settle.
+type inbox struct {
+	a       *Agent
+	log     *slog.Logger
+	folders []Folder
+	byDir   map[string]Folder    // by cleaned path
+	cands   map[string]candidate // path -> last size seen and since when
+}
+
+type candidate struct {
+	size  int64
+	mtime time.Time
+	since time.Time
+}
+
+// watch starts file-system events on the folders that want them; nil when
+// none does or events are unavailable (the periodic scan still finds files).
+func (in *inbox) watch() *fsnotify.Watcher {
+	if !watching(in.folders) {
+		return nil
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		in.log.Warn("file-system events unavailable; relying on the periodic scan", "err", err)
+		return nil
+	}
+	for _, f := range in.folders {
+		if f.Watch {
+			if err := w.Add(f.Dir); err != nil {
+				in.log.Warn("cannot watch folder; relying on the periodic scan", "dir", f.Dir, "err", err)
 			}
 		}
+	}
+	return w
+}
+
+// consider notes a candidate file, restarting its clock when it changed.
+func (in *inbox) consider(path string) {
+	if !isCandidate(path) {
+		return
+	}
+	if _, ok := in.byDir[filepath.Dir(path)]; !ok {
+		return
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		delete(in.cands, path)
+		return
+	}
+	if c, ok := in.cands[path]; ok && c.size == fi.Size() && c.mtime.Equal(fi.ModTime()) {
+		return
+	}
+	in.cands[path] = candidate{fi.Size(), fi.ModTime(), in.a.now()}
+}
+
+func (in *inbox) scan() {
+	for _, f := range in.folders {
+		entries, err := os.ReadDir(f.Dir)
+		if err != nil {
+			in.log.Warn("cannot read folder", "dir", f.Dir, "err", err)
+			continue
+		}
+		for _, e := range entries {
+			in.consider(filepath.Join(f.Dir, e.Name()))
+		}
+	}
+}
+
+// importReady re-stats the candidates (a file still growing restarts its
+// clock) and imports those that stayed the same for the settle time, in
+// name order.
+func (in *inbox) importReady(ctx context.Context, settle time.Duration) {
+	var ready []string
+	for p := range in.cands {
+		in.consider(p)
+		if c, ok := in.cands[p]; ok && in.a.now().Sub(c.since) >= settle {
+			ready = append(ready, p)
+		}
+	}
+	sort.Strings(ready)
+	for _, p := range ready {
+		if ctx.Err() != nil {
+			return
+		}
+		delete(in.cands, p)
+		f := in.byDir[filepath.Dir(p)]
+		// A file refused for now (record.ErrFull) stays in place and is tried
+		// again at the next scan; every outcome is noted by ImportFile.
+		_ = in.a.ImportFile(ctx, FileRequest{Path: p, Root: f.Dir, Location: f.Location, Origin: f.Origin, FromScan: true})
 	}
 }
 

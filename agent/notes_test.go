@@ -22,7 +22,7 @@ func TestRunNotesOneLinePerRun(t *testing.T) {
 	n.log(a, "shopify")
 	var got []string
 	for _, e := range a.logEntries {
-		got = append(got, e.Source+" "+e.Level+" "+e.Text)
+		got = append(got, e.Source+" "+string(e.Level)+" "+e.Text)
 	}
 	want := []string{ // newest first
 		"shopify note 1 POS order(s) at Shopify location 8 not imported",

@@ -41,23 +41,23 @@ type Source struct {
 
 // SourceStatus is what status shows of a source.
 type SourceStatus struct {
-	Name          string    `json:"name"`
-	State         string    `json:"state"` // ok, running, error, paused, never
-	LastRun       time.Time `json:"last_run,omitzero"`
-	LastSuccess   time.Time `json:"last_success,omitzero"`
-	NextRun       time.Time `json:"next_run,omitzero"`
-	LastError     string    `json:"last_error,omitempty"`
-	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
-	RecordsToday  int       `json:"records_today"`
-	LastRunPages  int       `json:"last_run_pages"`
-	LastRunQueued int       `json:"last_run_queued"`
-	Schedule      string    `json:"schedule,omitempty"`
-	Offset        string    `json:"offset,omitempty"`
-	Backfill      *Progress `json:"backfill,omitempty"`
-	Failures      int       `json:"consecutive_failures"`
-	Runs          int64     `json:"runs"`             // runs finished since the agent started
-	FailedRuns    int64     `json:"failed_runs"`      // of which failed
-	Imported      int64     `json:"records_imported"` // records queued since the agent started
+	Name          string      `json:"name"`
+	State         SourceState `json:"state"`
+	LastRun       time.Time   `json:"last_run,omitzero"`
+	LastSuccess   time.Time   `json:"last_success,omitzero"`
+	NextRun       time.Time   `json:"next_run,omitzero"`
+	LastError     string      `json:"last_error,omitempty"`
+	LastErrorAt   time.Time   `json:"last_error_at,omitzero"`
+	RecordsToday  int         `json:"records_today"`
+	LastRunPages  int         `json:"last_run_pages"`
+	LastRunQueued int         `json:"last_run_queued"`
+	Schedule      string      `json:"schedule,omitempty"`
+	Offset        string      `json:"offset,omitempty"`
+	Backfill      *Progress   `json:"backfill,omitempty"`
+	Failures      int         `json:"consecutive_failures"`
+	Runs          int64       `json:"runs"`             // runs finished since the agent started
+	FailedRuns    int64       `json:"failed_runs"`      // of which failed
+	Imported      int64       `json:"records_imported"` // records queued since the agent started
 	// CredentialsRefused: the last run failed because the POS refused the
 	// agent's credentials (record.ErrCredentials). Retrying cannot fix that,
 	// so the source is unhealthy at once, not after stuckSourceRuns runs.
@@ -83,9 +83,6 @@ type sourceRunner struct {
 	mu     sync.Mutex // one run at a time
 	kick   chan chan error
 }
-
-func cursorName(source string) string   { return "cursor:" + source }
-func backfillName(source string) string { return "backfill:" + source }
 
 // ScheduleOffset is the offset the agent adds to a source's schedule: for
 // simulations of a fleet (the receiver's fleet benchmark).
@@ -192,10 +189,11 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 	defer r.mu.Unlock()
 	name := r.src.Name
 	start := a.now()
-	a.setSource(name, func(s *SourceStatus) { s.State, s.LastRun = "running", start })
-	p, err := a.pump(ctx, name, r.src.Importer, cursorName(name), nil, nil)
+	log := a.log.With("source", name)
+	a.setSource(name, func(s *SourceStatus) { s.State, s.LastRun = SourceRunning, start })
+	p, err := a.pump(ctx, name, r.src.Importer, cursorKey(name), nil, nil)
 	if ctx.Err() != nil {
-		a.setSource(name, func(s *SourceStatus) { s.State = "interrupted" })
+		a.setSource(name, func(s *SourceStatus) { s.State = SourceInterrupted })
 		return ctx.Err()
 	}
 	a.setSource(name, func(s *SourceStatus) {
@@ -207,20 +205,20 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 		s.CredentialsRefused = errors.Is(err, record.ErrCredentials)
 		switch {
 		case errors.Is(err, record.ErrFull):
-			s.State, s.LastError, s.LastErrorAt = "paused", "polling paused: "+err.Error(), a.now()
+			s.State, s.LastError, s.LastErrorAt = SourcePaused, "polling paused: "+err.Error(), a.now()
 		case err != nil:
-			s.State, s.LastError, s.LastErrorAt = "error", a.redact(err.Error()), a.now()
+			s.State, s.LastError, s.LastErrorAt = SourceError, a.redact(err.Error()), a.now()
 			s.Failures++
 		default:
-			s.State, s.LastSuccess, s.LastError, s.Failures = "ok", a.now(), "", 0
+			s.State, s.LastSuccess, s.LastError, s.Failures = SourceOK, a.now(), "", 0
 		}
 	})
 	if err != nil {
-		a.importLog(name, "error", a.redact(err.Error()))
-		a.log.Error("source run failed", "source", name, "err", a.redact(err.Error()))
+		a.importLog(name, LogError, a.redact(err.Error()))
+		log.Error("source run failed", "err", a.redact(err.Error()))
 	} else {
-		a.importLog(name, "ok", fmt.Sprintf("%d pages, %d records queued", p.Pages, p.Queued))
-		a.log.Info("source run done", "source", name, "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
+		a.importLog(name, LogOK, fmt.Sprintf("%d pages, %d records queued", p.Pages, p.Queued))
+		log.Info("source run done", "pages", p.Pages, "queued", p.Queued, "took", a.now().Sub(start).Round(time.Millisecond))
 	}
 	return err
 }
@@ -228,11 +226,11 @@ func (a *Agent) syncSource(ctx context.Context, r *sourceRunner) error {
 // pump is the one loop that moves an importer's pages into the spool, under
 // the state name that holds its cursor. first, when set, is the cursor to
 // start from if none is stored (a backfill window).
-func (a *Agent) pump(ctx context.Context, source string, imp Importer, state string, first []byte, progress func(Progress)) (Progress, error) {
+func (a *Agent) pump(ctx context.Context, source string, imp Importer, state spool.StateKey, first []byte, progress func(Progress)) (Progress, error) {
 	var p Progress
 	var notes runNotes
 	defer func() { notes.log(a, source) }()
-	cursor, err := a.spool.State(state)
+	cursor, err := a.spool.Value(state)
 	if err != nil {
 		return p, err
 	}
@@ -247,7 +245,7 @@ func (a *Agent) pump(ctx context.Context, source string, imp Importer, state str
 		if err != nil {
 			return p, err
 		}
-		res, err := a.spool.Commit(spool.Change{Records: page.Records, State: map[string][]byte{state: page.Cursor}})
+		res, err := a.spool.Commit(spool.Change{Records: page.Records, State: map[spool.StateKey][]byte{state: page.Cursor}})
 		if err != nil {
 			return p, err
 		}
@@ -305,7 +303,7 @@ func (n *runNotes) log(a *Agent, source string) {
 		if c, ok := n.counts[t]; ok {
 			t = strconv.Itoa(c) + " " + t[1:]
 		}
-		a.importLog(source, "note", t)
+		a.importLog(source, LogNote, t)
 	}
 }
 
@@ -326,7 +324,7 @@ func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Tim
 	if err != nil {
 		return Progress{}, err
 	}
-	state := backfillName(name) + ":" + since.UTC().Format(time.RFC3339) + ":" + until.UTC().Format(time.RFC3339)
+	state := backfillKey(name, since.UTC().Format(time.RFC3339), until.UTC().Format(time.RFC3339))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	report := func(p Progress) {
@@ -342,10 +340,10 @@ func (a *Agent) Backfill(ctx context.Context, name string, since, until time.Tim
 		p.Error = a.redact(err.Error())
 	} else {
 		// Finished: forget the window's cursor so a new backfill starts afresh.
-		_ = a.spool.SetState(map[string][]byte{state: nil})
+		_, _ = a.spool.Commit(spool.Change{State: map[spool.StateKey][]byte{state: nil}})
 	}
 	report(p)
-	a.importLog(name, map[bool]string{true: "ok", false: "error"}[err == nil], fmt.Sprintf("backfill %s..%s: %d pages, %d records queued", since.Format(time.DateOnly), until.Format(time.DateOnly), p.Pages, p.Queued))
+	a.importLog(name, levelOf(err), fmt.Sprintf("backfill %s..%s: %d pages, %d records queued", since.Format(time.DateOnly), until.Format(time.DateOnly), p.Pages, p.Queued))
 	return p, err
 }
 

@@ -15,20 +15,20 @@ import (
 
 // Status is everything `storeagent status` and the status page show.
 type Status struct {
-	Agent      string            `json:"agent"`
-	Version    string            `json:"version"`
-	Started    time.Time         `json:"started,omitzero"`
-	Now        time.Time         `json:"now"`
-	Healthy    bool              `json:"healthy"`
-	Problems   []string          `json:"problems,omitempty"`
-	Sources    []SourceStatus    `json:"sources"`
-	Buffer     BufferStatus      `json:"buffer"`
-	Forwarder  forward.Status    `json:"forwarder"`
-	Files      []FileOutcome     `json:"recent_files"`
-	FileTotals map[string]int64  `json:"file_totals"` // staff-hours files by outcome since the agent started
-	FilesDay   FileCounts        `json:"files_last_24h"`
-	Log        []LogEntry        `json:"import_log"`
-	Components map[string]string `json:"components"`
+	Agent      string                    `json:"agent"`
+	Version    string                    `json:"version"`
+	Started    time.Time                 `json:"started,omitzero"`
+	Now        time.Time                 `json:"now"`
+	Healthy    bool                      `json:"healthy"`
+	Problems   []string                  `json:"problems,omitempty"`
+	Sources    []SourceStatus            `json:"sources"`
+	Buffer     BufferStatus              `json:"buffer"`
+	Forwarder  forward.Status            `json:"forwarder"`
+	Files      []FileOutcome             `json:"recent_files"`
+	FileTotals map[string]int64          `json:"file_totals"` // staff-hours files by outcome since the agent started
+	FilesDay   FileCounts                `json:"files_last_24h"`
+	Log        []LogEntry                `json:"import_log"`
+	Components map[string]ComponentState `json:"components"`
 }
 
 // FileCounts counts staff-hours files by outcome: accepted (imported, or
@@ -58,7 +58,7 @@ const (
 // Status returns a snapshot.
 func (a *Agent) Status() Status {
 	now := a.now()
-	st := Status{Agent: a.cfg.Agent.ID, Version: a.opts.Version, Now: now.UTC(), Components: map[string]string{}}
+	st := Status{Agent: a.cfg.Agent.ID, Version: a.opts.Version, Now: now.UTC(), Components: map[string]ComponentState{}}
 	bs := a.spool.Stats()
 	st.Buffer = BufferStatus{Stats: bs, Recovery: a.recovery, Path: a.cfg.Buffer.Path}
 	if !bs.Oldest.IsZero() {
@@ -97,7 +97,7 @@ func (a *Agent) problems(st Status, now time.Time) []string {
 		} else if s.Failures >= stuckSourceRuns {
 			out = append(out, fmt.Sprintf("source %s has failed %d runs in a row: %s", s.Name, s.Failures, s.LastError))
 		}
-		if s.State == "paused" {
+		if s.State == SourcePaused {
 			out = append(out, fmt.Sprintf("source %s is paused: %s", s.Name, s.LastError))
 		}
 	}
@@ -119,8 +119,8 @@ func (a *Agent) problems(st Status, now time.Time) []string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if v := st.Components[n]; len(v) > 7 && v[:7] == "failed:" {
-			out = append(out, "component "+n+" "+v)
+		if v := st.Components[n]; v.Failed() {
+			out = append(out, "component "+n+" "+string(v))
 		}
 	}
 	return out
@@ -135,10 +135,10 @@ func (a *Agent) filesSince(since time.Time) FileCounts {
 			continue
 		}
 		keep = append(keep, m)
-		switch m.Outcome {
-		case "accepted", "duplicate":
+		switch {
+		case m.Outcome.OK():
 			c.Accepted++
-		case "refused":
+		case m.Outcome == OutcomeRefused:
 			c.Refused++
 		}
 	}
@@ -180,11 +180,11 @@ func (a *Agent) report() statusreport.Report {
 // last run.
 func reportState(s SourceStatus) string {
 	switch s.State {
-	case "ok", "error", "paused":
-		return s.State
+	case SourceOK, SourceError, SourcePaused:
+		return string(s.State)
 	}
 	if s.LastError != "" {
-		return "error"
+		return string(SourceError)
 	}
-	return "ok"
+	return string(SourceOK)
 }

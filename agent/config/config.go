@@ -365,10 +365,44 @@ func (c *Config) Resolve() error {
 }
 
 func (c *Config) validate() []FieldError {
-	var errs []FieldError
-	add := func(path, format string, a ...any) {
-		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	var errs fieldErrors
+	c.validateUpstream(&errs)
+	c.validateLocations(&errs)
+	c.validateLocal(&errs)
+	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
+		errs = append(errs, sectionErrors(name, c.sections[name].FieldErrors())...)
+		c.validateOwnLocations(&errs, name)
 	}
+	return errs
+}
+
+// validateOwnLocations checks the TMAS ids a source maps in its own section
+// (a LocationOwner, such as woocommerce) against locations:.
+func (c *Config) validateOwnLocations(errs *fieldErrors, name string) {
+	own, ok := c.sections[name].(LocationOwner)
+	if !ok {
+		return
+	}
+	m := own.OwnLocations()
+	for _, path := range slices.Sorted(maps.Keys(m)) {
+		if id := m[path].LocationID; id != "" {
+			if _, ok := c.Locations[id]; !ok {
+				errs.add(joinPath(name, path), "%q is not one of the locations", id)
+			}
+		}
+	}
+}
+
+// fieldErrors gathers validate's problems in the order they are checked.
+type fieldErrors []FieldError
+
+func (e *fieldErrors) add(path, format string, a ...any) {
+	*e = append(*e, FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+}
+
+// validateUpstream checks the agent's name and how it reaches headquarters.
+func (c *Config) validateUpstream(errs *fieldErrors) {
+	add := errs.add
 	if c.Agent.ID == "" {
 		add("agent.id", "required: a name for this agent, e.g. store-042")
 	} else if !agentID.MatchString(c.Agent.ID) {
@@ -404,8 +438,13 @@ func (c *Config) validate() []FieldError {
 	if c.Upstream.RetryMin > c.Upstream.RetryMax {
 		add("upstream.retry_min", "%v is longer than retry_max %v", c.Upstream.RetryMin, c.Upstream.RetryMax)
 	}
+}
+
+// validateLocations checks that there are locations, and that each id mapped
+// for a source has a section that accepts it.
+func (c *Config) validateLocations(errs *fieldErrors) {
 	if len(c.Locations) == 0 {
-		add("locations", "required: at least one TMAS location, e.g. \"0421\": {timezone: America/Toronto}")
+		errs.add("locations", "required: at least one TMAS location, e.g. \"0421\": {timezone: America/Toronto}")
 	}
 	for _, id := range c.LocationIDs() {
 		l := c.Locations[id]
@@ -417,12 +456,17 @@ func (c *Config) validate() []FieldError {
 			key := fmt.Sprintf("locations[%s].%s", id, src)
 			sec, ok := c.sections[src].(LocationMapper)
 			if !ok {
-				add(key, "an id is mapped for %s but there is no %s section", src, src)
+				errs.add(key, "an id is mapped for %s but there is no %s section", src, src)
 			} else if err := sec.CheckLocationID(sid); err != nil {
-				add(key, "%v", err)
+				errs.add(key, "%v", err)
 			}
 		}
 	}
+}
+
+// validateLocal checks the store-side settings: CSV, inbox, buffer, log, FTP.
+func (c *Config) validateLocal(errs *fieldErrors) {
+	add := errs.add
 	switch c.CSV.DateOrder {
 	case "dmy", "mdy":
 	default:
@@ -455,22 +499,8 @@ func (c *Config) validate() []FieldError {
 				}
 			}
 		}
-		errs = append(errs, sectionErrors("ftp", c.FTP.FieldErrors())...)
+		*errs = append(*errs, sectionErrors("ftp", c.FTP.FieldErrors())...)
 	}
-	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
-		errs = append(errs, sectionErrors(name, c.sections[name].FieldErrors())...)
-		if own, ok := c.sections[name].(LocationOwner); ok {
-			m := own.OwnLocations()
-			for _, path := range slices.Sorted(maps.Keys(m)) {
-				if id := m[path].LocationID; id != "" {
-					if _, ok := c.Locations[id]; !ok {
-						add(joinPath(name, path), "%q is not one of the locations", id)
-					}
-				}
-			}
-		}
-	}
-	return errs
 }
 
 // sectionErrors puts a section's own problems under its name.

@@ -158,59 +158,78 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		d.structure(n, v, path, nil, nil)
 	case reflect.Map:
-		if isNull(n) {
-			return
-		}
-		if n.Kind != yaml.MappingNode || t.Key().Kind() != reflect.String {
-			d.bad(path, n.Line, "must be a mapping (key: value), not %s", kindName(n))
-			return
-		}
-		if v.IsNil() {
-			v.Set(reflect.MakeMap(t))
-		}
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			p := path + "[" + k.Value + "]"
-			if l, dup := seen[k.Value]; dup {
-				d.bad(p, k.Line, "given twice (first at line %d)", l)
-				continue
-			}
-			seen[k.Value] = k.Line
-			d.lines[p] = k.Line
-			e := reflect.New(t.Elem()).Elem()
-			d.value(val, e, p)
-			v.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
-		}
+		d.mapping(n, v, path)
 	case reflect.Slice:
-		if isNull(n) {
-			return
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.bad(path, n.Line, "must be a list, not %s", kindName(n))
-			return
-		}
-		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			d.lines[p] = c.Line
-			d.value(c, s.Index(i), p)
-			// An element with a name is also found by it: ftp.users[timeclock].location.
-			if c.Kind == yaml.MappingNode {
-				for j := 0; j+1 < len(c.Content); j += 2 {
-					if c.Content[j].Value == "name" && c.Content[j+1].Value != "" {
-						np := path + "[" + c.Content[j+1].Value + "]"
-						d.lines[np] = c.Line
-						for m := 0; m+1 < len(c.Content); m += 2 {
-							d.lines[np+"."+c.Content[m].Value] = c.Content[m].Line
-						}
-					}
-				}
-			}
-		}
-		v.Set(s)
+		d.list(n, v, path)
 	default:
 		d.leaf(n, v, path)
+	}
+}
+
+// mapping decodes a mapping into a map with string keys, refusing a key
+// given twice.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	t := v.Type()
+	if n.Kind != yaml.MappingNode || t.Key().Kind() != reflect.String {
+		d.bad(path, n.Line, "must be a mapping (key: value), not %s", kindName(n))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		p := path + "[" + k.Value + "]"
+		if l, dup := seen[k.Value]; dup {
+			d.bad(p, k.Line, "given twice (first at line %d)", l)
+			continue
+		}
+		seen[k.Value] = k.Line
+		d.lines[p] = k.Line
+		e := reflect.New(t.Elem()).Elem()
+		d.value(val, e, p)
+		v.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), e)
+	}
+}
+
+// list decodes a sequence into a slice.
+func (d *decoder) list(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.bad(path, n.Line, "must be a list, not %s", kindName(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		d.lines[p] = c.Line
+		d.value(c, s.Index(i), p)
+		d.nameLines(c, path)
+	}
+	v.Set(s)
+}
+
+// nameLines lets an element with a name also be found by it, for the line
+// of an error: ftp.users[timeclock].location.
+func (d *decoder) nameLines(c *yaml.Node, path string) {
+	if c.Kind != yaml.MappingNode {
+		return
+	}
+	for j := 0; j+1 < len(c.Content); j += 2 {
+		if c.Content[j].Value != "name" || c.Content[j+1].Value == "" {
+			continue
+		}
+		np := path + "[" + c.Content[j+1].Value + "]"
+		d.lines[np] = c.Line
+		for m := 0; m+1 < len(c.Content); m += 2 {
+			d.lines[np+"."+c.Content[m].Value] = c.Content[m].Line
+		}
 	}
 }
 

@@ -209,7 +209,7 @@ func TestNearest(t *testing.T) {
 // TestAnchorsAndMerge: YAML anchors and merge keys work as with a plain
 // decoder, and keys inside the merged mapping are checked as well.
 func TestAnchorsAndMerge(t *testing.T) {
-	c, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(head+`x-zone: &zone {timezone: Europe/Paris}
+	_, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(head+`x-zone: &zone {timezone: Europe/Paris}
 locations:
   "0421": *zone
   "0422": {<<: *zone, active: false}
@@ -217,7 +217,7 @@ locations:
 	if err == nil || err.Error() != "config.yaml:3: x-zone: unknown key (the keys here are agent, buffer, csv, ftp, inbox, locations, log, shopify, status, upstream, vend)" {
 		t.Fatalf("got %v", err)
 	}
-	c, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: &a {id: a}
+	_, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: &a {id: a}
 upstream: {url: 'https://x', token: t}
 locations:
   "0421": &loc {timezone: Europe/Paris}
@@ -227,7 +227,7 @@ locations:
 	if err == nil || err.Error() != "config.yaml:1: locations[0423].id: unknown key (the keys here are active, name, shopify, timezone, vend)" {
 		t.Fatalf("got %v", err)
 	}
-	c, err = Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: {id: a}
+	c, err := Parse(filepath.Join(t.TempDir(), "config.yaml"), []byte(`agent: {id: a}
 upstream: {url: 'https://x', token: t}
 locations:
   "0421": &loc {timezone: Europe/Paris}

@@ -229,7 +229,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		p, err := f.step(ctx)
 		if err != nil {
-			f.log.Error("forwarder: the buffer could not be read", "err", err)
+			f.log.Error("the buffer could not be read", "err", err)
 			p = hold(f.cfg.MaxBackoff)
 		}
 		if p.wait <= 0 {
@@ -326,10 +326,10 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (pause, error) 
 			s.Duplicates += a.Duplicates
 			s.LastDelivery = f.now()
 		})
-		f.log.Debug("forwarder: batch delivered", "batch", b.ID, "lines", len(b.Lines), "duplicates", a.Duplicates)
+		f.log.Debug("batch delivered", "batch", b.ID, "lines", len(b.Lines), "duplicates", a.Duplicates)
 		return pause{}, nil
 	case code == http.StatusRequestEntityTooLarge:
-		f.log.Warn("forwarder: headquarters found the batch too large; sending it in halves", "batch", b.ID, "lines", len(b.Lines))
+		f.log.Warn("headquarters found the batch too large; sending it in halves", "batch", b.ID, "lines", len(b.Lines))
 		if len(b.Lines) == 1 {
 			f.update(func(s *Status) { s.DeadLettered++ })
 		}
@@ -338,7 +338,7 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (pause, error) 
 		var r rejection
 		if err := json.Unmarshal(body, &r); err != nil || len(r.Rejected) == 0 {
 			reason := "headquarters answered 422 without a readable list of rejected lines: " + snippet(body)
-			f.log.Error("forwarder: batch dead-lettered", "batch", b.ID, "reason", reason)
+			f.log.Error("batch dead-lettered", "batch", b.ID, "reason", reason)
 			f.update(func(s *Status) { s.DeadLettered += int64(len(b.Lines)) })
 			return pause{}, f.sp.RejectAll(b.ID, reason)
 		}
@@ -348,12 +348,12 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (pause, error) 
 				reasons[l.Line] = l.Error
 			}
 		}
-		f.log.Warn("forwarder: headquarters refused some records; they are in the dead-letter store", "batch", b.ID, "refused", len(reasons), "first_reason", r.Rejected[0].Error)
+		f.log.Warn("headquarters refused some records; they are in the dead-letter store", "batch", b.ID, "refused", len(reasons), "first_reason", r.Rejected[0].Error)
 		f.update(func(s *Status) { s.DeadLettered += int64(len(reasons)) })
 		return pause{}, f.sp.Reject(b.ID, reasons)
 	case code == http.StatusBadRequest || code == http.StatusConflict:
 		reason := fmt.Sprintf("headquarters answered %d (%s): %s", code, map[int]string{400: "malformed batch", 409: "idempotency key reused with other content"}[code], snippet(body))
-		f.log.Error("forwarder: BUG: batch refused as a whole and dead-lettered; please report this", "batch", b.ID, "reason", reason)
+		f.log.Error("BUG: batch refused as a whole and dead-lettered; please report this", "batch", b.ID, "reason", reason)
 		f.update(func(s *Status) { s.DeadLettered += int64(len(b.Lines)) })
 		return pause{}, f.sp.RejectAll(b.ID, reason)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
@@ -363,7 +363,7 @@ func (f *Forwarder) deliver(ctx context.Context, b *spool.Batch) (pause, error) 
 			s.Failures++
 			s.NextAttempt = f.now().Add(f.cfg.PausedRetry)
 		})
-		f.log.Error("forwarder: paused", "reason", reason)
+		f.log.Error("paused", "reason", reason)
 		return hold(f.cfg.PausedRetry), nil
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
 		ra := retry.After(hdr.Get("Retry-After"), f.now())
@@ -387,7 +387,7 @@ func (f *Forwarder) failed(reason string, floor time.Duration) time.Duration {
 		s.State, s.LastError, s.LastErrorAt = StateBackoff, reason, f.now()
 		s.NextAttempt = f.now().Add(wait)
 	})
-	f.log.Warn("forwarder: delivery failed; will retry", "reason", reason, "retry_in", wait.Round(time.Millisecond))
+	f.log.Warn("delivery failed; will retry", "reason", reason, "retry_in", wait.Round(time.Millisecond))
 	return wait
 }
 

@@ -564,6 +564,6 @@ func (s *Spool) Compact(minFileBytes int64) (bool, error) {
 	if renameErr != nil {
 		return false, fmt.Errorf("spool: compact: put the compacted file in place: %w", renameErr)
 	}
-	s.log.Info("spool: compacted the drained buffer file", "before_bytes", size)
+	s.log.Info("compacted the drained buffer file", "before_bytes", size)
 	return true, nil
 }

@@ -45,7 +45,7 @@ func BenchmarkCommit(b *testing.B) {
 			rs = benchRecords(benchBatch, i)
 			b.StartTimer()
 		}
-		if _, err := s.Commit(Change{Records: rs, State: map[string][]byte{"cursor": []byte(fmt.Sprint(i))}}); err != nil {
+		if _, err := s.Commit(Change{Records: rs, State: map[StateKey][]byte{"cursor": []byte(fmt.Sprint(i))}}); err != nil {
 			b.Fatal(err)
 		}
 		n += len(rs)

@@ -14,11 +14,17 @@ import (
 )
 
 // Change is what one Commit stores atomically: records to queue and state
-// values to set (a nil value deletes the name).
+// values to set (a nil value deletes the key).
 type Change struct {
 	Records []record.Record
-	State   map[string][]byte
+	State   map[StateKey][]byte
 }
+
+// StateKey names one state value kept in the buffer beside the queue: a
+// source's cursor, a file's progress, the recent files list, a token. The
+// agent builds its keys with its own constructors (cursorKey, fileKey…);
+// the spool only stores them.
+type StateKey string
 
 // Result counts what a Commit did.
 type Result struct {
@@ -134,94 +140,126 @@ type pending struct {
 // When the buffer is full, a change that queues records fails with
 // record.ErrFull and nothing is stored; state-only changes still go through.
 func (s *Spool) Commit(c Change) (Result, error) {
-	var res Result
-	now := s.opts.Now().UTC()
-	items := make([]pending, len(c.Records))
-	var estimate int64
-	for i := range c.Records {
-		r := &c.Records[i]
-		if err := r.Validate(); err != nil {
-			return res, fmt.Errorf("spool: refusing an invalid record: %w", err)
-		}
-		enc, err := encodeBody(r)
-		if err != nil {
-			return res, err
-		}
-		items[i] = pending{rec: r, enc: enc}
-		estimate += int64(len(enc.body) + 200)
+	items, estimate, err := prepare(c.Records)
+	if err != nil {
+		return Result{}, err
 	}
+	now := s.opts.Now().UTC()
+	var res Result
 	var queuedBytes int64
-	err := s.update(func(tx *bolt.Tx) error {
-		queuedBytes = 0
-		res = Result{}
+	err = s.update(func(tx *bolt.Tx) error {
 		if len(items) > 0 && s.opts.MaxSize > 0 {
 			if err := s.checkRoom(tx, estimate); err != nil {
 				return err
 			}
 		}
-		keys, queue := tx.Bucket(bucketKeys), tx.Bucket(bucketQueue)
-		// Queue keys only ever grow: fill pages completely instead of
-		// splitting them in half, which halves the pages each commit writes.
-		queue.FillPercent = 1.0
-		deltas := map[string]*hourDelta{}
-		for _, p := range items {
-			r := p.rec
-			kb := []byte(r.Key)
-			prev, seen := decodeKeyState(keys.Get(kb))
-			if seen && prev.hash == p.enc.hash {
-				res.Unchanged++
-				continue
-			}
-			out := *r
-			out.Rev = max(prev.rev+1, r.RevHint, 1)
-			if out.ObservedAt.IsZero() {
-				out.ObservedAt = now
-			}
-			line := appendLine(make([]byte, 0, len(p.enc.body)+256), &out, p.enc.body)
-			seq, err := queue.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := queue.Put(u64(seq), encodeQueueValue(now, line)); err != nil {
-				return err
-			}
-			queuedBytes += int64(len(line) + 12)
-			next := keyState{rev: out.Rev, at: now.Unix(), hash: p.enc.hash}
-			if seen && prev.hour != "" {
-				deltas[prev.hour] = deltas[prev.hour].sub(prev)
-			}
-			if t := out.Transaction; t != nil && t.Kind != record.KindVoid {
-				next.hour = hourKey(out.LocationID, t.OccurredAt)
-				next.net, next.txns, next.item = t.NetSales.String(), 1, t.Items
-				deltas[next.hour] = deltas[next.hour].add(next, t.NetSales.Decimal())
-			}
-			if err := keys.Put(kb, next.encode()); err != nil {
-				return err
-			}
-			res.Queued++
-		}
-		if err := applyHourly(tx.Bucket(bucketHourly), deltas); err != nil {
+		var err error
+		if res, queuedBytes, err = queueRecords(tx, items, now); err != nil {
 			return err
 		}
-		st := tx.Bucket(bucketState)
-		for name, v := range c.State {
-			var err error
-			if v == nil {
-				err = st.Delete([]byte(name))
-			} else {
-				err = st.Put([]byte(name), v)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return putState(tx.Bucket(bucketState), c.State)
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	s.adjust(counts{queued: res.Queued, bytes: queuedBytes})
 	return res, nil
+}
+
+// prepare validates and encodes the records outside the transaction, and
+// estimates the room they take.
+func prepare(recs []record.Record) ([]pending, int64, error) {
+	items := make([]pending, len(recs))
+	var estimate int64
+	for i := range recs {
+		r := &recs[i]
+		if err := r.Validate(); err != nil {
+			return nil, 0, fmt.Errorf("spool: refusing an invalid record: %w", err)
+		}
+		enc, err := encodeBody(r)
+		if err != nil {
+			return nil, 0, err
+		}
+		items[i] = pending{rec: r, enc: enc}
+		estimate += int64(len(enc.body) + 200)
+	}
+	return items, estimate, nil
+}
+
+// queueRecords queues the records whose content is new, and moves the
+// hourly totals by what each changed record adds and takes away.
+func queueRecords(tx *bolt.Tx, items []pending, now time.Time) (Result, int64, error) {
+	var res Result
+	var queuedBytes int64
+	keys, queue := tx.Bucket(bucketKeys), tx.Bucket(bucketQueue)
+	// Queue keys only ever grow: fill pages completely instead of
+	// splitting them in half, which halves the pages each commit writes.
+	queue.FillPercent = 1.0
+	deltas := map[string]*hourDelta{}
+	for _, p := range items {
+		kb := []byte(p.rec.Key)
+		prev, seen := decodeKeyState(keys.Get(kb))
+		if seen && prev.hash == p.enc.hash {
+			res.Unchanged++
+			continue
+		}
+		n, next, err := queueOne(queue, p, prev, now)
+		if err != nil {
+			return res, 0, err
+		}
+		queuedBytes += n
+		if seen && prev.hour != "" {
+			deltas[prev.hour] = deltas[prev.hour].sub(prev)
+		}
+		if t := p.rec.Transaction; t != nil && t.Kind != record.KindVoid {
+			deltas[next.hour] = deltas[next.hour].add(next, t.NetSales.Decimal())
+		}
+		if err := keys.Put(kb, next.encode()); err != nil {
+			return res, 0, err
+		}
+		res.Queued++
+	}
+	return res, queuedBytes, applyHourly(tx.Bucket(bucketHourly), deltas)
+}
+
+// queueOne appends one record to the queue with its next revision, and
+// returns the bytes queued and the key's new state.
+func queueOne(queue *bolt.Bucket, p pending, prev keyState, now time.Time) (int64, keyState, error) {
+	out := *p.rec
+	out.Rev = max(prev.rev+1, p.rec.RevHint, 1)
+	if out.ObservedAt.IsZero() {
+		out.ObservedAt = now
+	}
+	line := appendLine(make([]byte, 0, len(p.enc.body)+256), &out, p.enc.body)
+	seq, err := queue.NextSequence()
+	if err != nil {
+		return 0, keyState{}, err
+	}
+	if err := queue.Put(u64(seq), encodeQueueValue(now, line)); err != nil {
+		return 0, keyState{}, err
+	}
+	next := keyState{rev: out.Rev, at: now.Unix(), hash: p.enc.hash}
+	if t := out.Transaction; t != nil && t.Kind != record.KindVoid {
+		next.hour = hourKey(out.LocationID, t.OccurredAt)
+		next.net, next.txns, next.item = t.NetSales.String(), 1, t.Items
+	}
+	return int64(len(line) + 12), next, nil
+}
+
+// putState sets the state values (nil deletes).
+func putState(st *bolt.Bucket, values map[StateKey][]byte) error {
+	for key, v := range values {
+		var err error
+		if v == nil {
+			err = st.Delete([]byte(key))
+		} else {
+			err = st.Put([]byte(key), v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkRoom refuses a change when the live data plus the change (with room

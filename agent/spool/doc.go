@@ -9,4 +9,10 @@
 // so anything the agent acknowledges to the outside is already on disk. It must
 // never drop an accepted record to make room: when full it refuses new input
 // with record.ErrFull. It knows nothing of HTTP, FTP or any POS.
+//
+// State values are named by a StateKey; the spool only stores them. The agent
+// owns its keys and builds them with its constructors (cursor, backfill
+// window, file progress, recent files, a source's token). State and SetState,
+// with plain string names, make the spool the record.StateStore a source keeps
+// its own values in.
 package spool

@@ -120,7 +120,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{opts: opts, log: opts.Logger, rename: os.Rename}
+	s := &Spool{opts: opts, log: opts.Logger.With("component", "spool"), rename: os.Rename}
 	s.reopen = func(path string) (*bolt.DB, error) { return bolt.Open(path, 0o600, s.boltOptions()) }
 	s.fullAt.Store(-1)
 	db, damage := s.openChecked()
@@ -148,7 +148,7 @@ func Open(opts Options) (*Spool, *Recovery, error) {
 		n, err := s.salvage(rec.SetAside)
 		rec.Salvaged = n
 		if err != nil {
-			s.log.Error("spool: salvage from the damaged buffer stopped early", "err", err, "salvaged", n)
+			s.log.Error("salvage from the damaged buffer stopped early", "err", err, "salvaged", n)
 		}
 	}
 	if err := s.recount(); err != nil {
@@ -228,7 +228,7 @@ func (s *Spool) setAside(damage error) (*Recovery, error) {
 		return nil, fmt.Errorf("spool: the buffer file is damaged (%v) and could not be moved aside: %w", damage, err)
 	}
 	syncDir(filepath.Dir(s.opts.Path))
-	s.log.Error("spool: the buffer file was damaged; it was set aside and a fresh one started",
+	s.log.Error("the buffer file was damaged; it was set aside and a fresh one started",
 		"reason", damage.Error(), "set_aside", aside)
 	return &Recovery{SetAside: aside, Reason: damage.Error(), At: now}, nil
 }
@@ -385,34 +385,32 @@ func (s *Spool) tx(write bool, fn func(tx *bolt.Tx) error) (err error) {
 	return s.db.View(fn)
 }
 
-// State reads one state value (a cursor, a file's progress, a token); nil
+// Value reads one state value (a cursor, a file's progress, a token); nil
 // when absent.
-func (s *Spool) State(name string) ([]byte, error) {
+func (s *Spool) Value(key StateKey) ([]byte, error) {
 	var v []byte
 	err := s.view(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(name)))
+		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(key)))
 		return nil
 	})
 	return v, err
 }
 
-// StatePrefix returns every state value whose name starts with prefix.
-func (s *Spool) StatePrefix(prefix string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketState).Cursor()
-		p := []byte(prefix)
-		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			out[string(k)] = bytes.Clone(v)
-		}
-		return nil
-	})
-	return out, err
-}
+// State and SetState make the spool the record.StateStore a source keeps its
+// own state in (a rotated token): the source names its values with plain
+// strings, which the leaf interface requires.
 
-// SetState writes state values alone (nil deletes), e.g. a rotated token.
+// State reads one state value named by a source; nil when absent.
+func (s *Spool) State(name string) ([]byte, error) { return s.Value(StateKey(name)) }
+
+// SetState writes state values named by a source alone (nil deletes), in one
+// durable transaction.
 func (s *Spool) SetState(values map[string][]byte) error {
-	_, err := s.Commit(Change{State: values})
+	c := Change{State: make(map[StateKey][]byte, len(values))}
+	for k, v := range values {
+		c.State[StateKey(k)] = v
+	}
+	_, err := s.Commit(c)
 	return err
 }
 

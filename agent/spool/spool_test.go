@@ -72,7 +72,7 @@ func decode(t *testing.T, lines [][]byte) []line {
 func TestCommitRevisions(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "buffer.db"), 0)
 	at := time.Date(2026, 11, 20, 14, 10, 0, 0, time.UTC)
-	res, err := s.Commit(Change{Records: []record.Record{sale("a", at, "10.00", 1), sale("b", at, "5", 2)}, State: map[string][]byte{"cursor": []byte("1")}})
+	res, err := s.Commit(Change{Records: []record.Record{sale("a", at, "10.00", 1), sale("b", at, "5", 2)}, State: map[StateKey][]byte{"cursor": []byte("1")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestInvalidRecordRefused(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "buffer.db"), 0)
 	bad := sale("x", t0, "1", 1)
 	bad.Currency = ""
-	_, err := s.Commit(Change{Records: []record.Record{bad}, State: map[string][]byte{"cursor": []byte("9")}})
+	_, err := s.Commit(Change{Records: []record.Record{bad}, State: map[StateKey][]byte{"cursor": []byte("9")}})
 	want := `spool: refusing an invalid record: record x: currency "" is not an ISO 4217 code`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)

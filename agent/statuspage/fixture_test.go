@@ -96,7 +96,7 @@ func troubled() agent.Status {
 			{At: at("15:02:03"), Source: "shopify", Level: "error", Text: shopifyError},
 			{At: at("13:59:30"), Source: "buffer", Level: "error", Text: "the buffer file was damaged (checksum error on page 12); it was set aside as " + setAside + " and a fresh one started; 1480 queued records were salvaged"},
 		},
-		Components: map[string]string{
+		Components: map[string]agent.ComponentState{
 			"source:shopify": "running",
 			"inbox":          "running",
 			"ftp":            "failed: listen tcp :2121: bind: address already in use",
@@ -112,7 +112,7 @@ func calm() agent.Status {
 		Sources:    []agent.SourceStatus{{Name: "vend", State: "never", NextRun: at("16:02:40"), Schedule: "2 * * * *"}},
 		Buffer:     agent.BufferStatus{Stats: spool.Stats{FileBytes: 32768}, Path: "/var/lib/storeagent/buffer.db"},
 		Forwarder:  forward.Status{State: forward.StateIdle, ResponsesByCode: map[string]int64{}},
-		Components: map[string]string{"forwarder": "running"},
+		Components: map[string]agent.ComponentState{"forwarder": "running"},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tmas/storeagent/agent"
 	"github.com/tmas/storeagent/agent/forward"
 )
 
@@ -149,7 +150,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	for _, s := range st.Sources {
-		gauge(c.srcUp, bit(s.State != "error" && s.State != "paused"), s.Name)
+		gauge(c.srcUp, bit(s.State != agent.SourceError && s.State != agent.SourcePaused), s.Name)
 		gauge(c.srcLastRun, unix(s.LastRun), s.Name)
 		gauge(c.srcLastSuccess, unix(s.LastSuccess), s.Name)
 		gauge(c.srcNextRun, unix(s.NextRun), s.Name)
@@ -169,7 +170,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	for _, name := range slices.Sorted(maps.Keys(st.Components)) {
-		gauge(c.componentUp, bit(st.Components[name] == "running"), name)
+		gauge(c.componentUp, bit(st.Components[name] == agent.ComponentRunning), name)
 	}
 }
 

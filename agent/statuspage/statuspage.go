@@ -57,7 +57,7 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v := newView(h.src.Status(), time.Now())
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, v); err != nil {
-		h.log.Error("status page: render", "err", err)
+		h.log.Error("rendering the page failed", "err", err)
 		http.Error(w, "the status page could not be rendered; see the agent's log", http.StatusInternalServerError)
 		return
 	}
@@ -104,7 +104,7 @@ func (l promLogger) Println(v ...any) {
 		}
 		b.WriteString(slog.AnyValue(x).String())
 	}
-	l.log.Error("metrics: " + b.String())
+	l.log.Error("metrics exposition failed", "err", b.String())
 }
 
 var _ promhttp.Logger = promLogger{}

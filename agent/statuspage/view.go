@@ -185,7 +185,7 @@ func newView(st agent.Status, wall time.Time) view {
 	}
 	for _, s := range st.Sources {
 		sv := sourceView{
-			Name: s.Name, State: s.State, Class: sourceClass(s.State),
+			Name: s.Name, State: string(s.State), Class: sourceClass(s.State),
 			LastRun:      at(s.LastRun, "never"),
 			LastSuccess:  at(s.LastSuccess, "never"),
 			NextRun:      at(s.NextRun, "not scheduled"),
@@ -264,7 +264,7 @@ func newView(st agent.Status, wall time.Time) view {
 
 	for _, name := range slices.Sorted(maps.Keys(st.Components)) {
 		state := st.Components[name]
-		v.Parts = append(v.Parts, partView{Name: name, State: state, Class: componentClass(state)})
+		v.Parts = append(v.Parts, partView{Name: name, State: string(state), Class: componentClass(state)})
 	}
 
 	files := slices.Clone(st.Files)
@@ -272,14 +272,14 @@ func newView(st agent.Status, wall time.Time) view {
 	for _, fo := range files {
 		v.Files = append(v.Files, fileView{
 			At: at(fo.At, ""), Name: fo.Name, Origin: fo.Origin, Location: fo.Location,
-			Outcome: fo.Outcome, Class: outcomeClass(fo.Outcome),
+			Outcome: string(fo.Outcome), Class: outcomeClass(fo.Outcome),
 			Records: count(int64(fo.Records)), Queued: count(int64(fo.Queued)), Detail: fo.Detail,
 		})
 	}
 	entries := slices.Clone(st.Log)
 	slices.SortStableFunc(entries, func(a, b agent.LogEntry) int { return b.At.Compare(a.At) })
 	for _, e := range entries {
-		v.Log = append(v.Log, logView{At: at(e.At, ""), Source: e.Source, Level: e.Level, Class: levelClass(e.Level), Text: e.Text})
+		v.Log = append(v.Log, logView{At: at(e.At, ""), Source: e.Source, Level: string(e.Level), Class: levelClass(e.Level), Text: e.Text})
 	}
 	return v
 }
@@ -405,15 +405,15 @@ func sortedCodes(m map[string]int64) []string {
 // The classes below colour a state; the state's word is always printed
 // beside the colour, so nothing depends on seeing colours.
 
-func sourceClass(state string) string {
+func sourceClass(state agent.SourceState) string {
 	switch state {
-	case "ok":
+	case agent.SourceOK:
 		return "good"
-	case "running":
+	case agent.SourceRunning:
 		return "info"
-	case "error":
+	case agent.SourceError:
 		return "bad"
-	case "paused", "interrupted":
+	case agent.SourcePaused, agent.SourceInterrupted:
 		return "warn"
 	}
 	return "muted"
@@ -433,35 +433,35 @@ func forwarderClass(s forward.State) string {
 	return "muted"
 }
 
-func outcomeClass(outcome string) string {
+func outcomeClass(outcome agent.Outcome) string {
 	switch outcome {
-	case "accepted", "duplicate":
+	case agent.OutcomeAccepted, agent.OutcomeDuplicate:
 		return "good"
-	case "full":
+	case agent.OutcomeFull:
 		return "warn"
-	case "refused", "failed":
+	case agent.OutcomeRefused, agent.OutcomeFailed:
 		return "bad"
 	}
 	return "muted"
 }
 
-func levelClass(level string) string {
+func levelClass(level agent.LogLevel) string {
 	switch level {
-	case "ok":
+	case agent.LogOK:
 		return "good"
-	case "note":
+	case agent.LogNote:
 		return "info"
-	case "error":
+	case agent.LogError:
 		return "bad"
 	}
 	return "muted"
 }
 
-func componentClass(state string) string {
+func componentClass(state agent.ComponentState) string {
 	switch {
-	case state == "running":
+	case state == agent.ComponentRunning:
 		return "good"
-	case strings.HasPrefix(state, "failed"):
+	case state.Failed():
 		return "bad"
 	}
 	return "muted"

@@ -61,18 +61,16 @@ func statusCmd(e *env) *cobra.Command {
 
 // offlineStatus tells what the buffer holds while the agent is stopped.
 func offlineStatus(l *local) agent.Status {
-	st := agent.Status{Agent: l.cfg.Agent.ID, Version: version, Now: time.Now().UTC(), Components: map[string]string{}}
+	st := agent.Status{Agent: l.cfg.Agent.ID, Version: version, Now: time.Now().UTC(), Components: map[string]agent.ComponentState{}}
 	st.Buffer = agent.BufferStatus{Stats: l.sp.Stats(), Path: l.cfg.Buffer.Path}
 	if !st.Buffer.Oldest.IsZero() {
 		st.Buffer.OldestAge = time.Since(st.Buffer.Oldest).Round(time.Second).String()
 	}
-	if raw, _ := l.sp.State("recent_files"); raw != nil {
-		_ = json.Unmarshal(raw, &st.Files)
-	}
+	st.Files = agent.RecentFiles(l.sp)
 	st.Problems = []string{"the agent is not running (start it with: storeagent start)"}
 	_, list, _ := buildSources(l.cfg, sourceDeps{logger: slog.New(slog.DiscardHandler), state: l.sp})
 	for _, src := range list {
-		st.Sources = append(st.Sources, agent.SourceStatus{Name: src.Name, State: "stopped", Schedule: src.Schedule})
+		st.Sources = append(st.Sources, agent.SourceStatus{Name: src.Name, State: agent.SourceStopped, Schedule: src.Schedule})
 	}
 	return st
 }

@@ -143,51 +143,16 @@ func TestCSVContractEndToEnd(t *testing.T) {
 				}
 				conn = payroll
 			}
-			err := conn.Stor(c.name, bytes.NewReader(c.data))
-			if refused {
-				if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), c.name+".errors.txt") {
-					t.Errorf("%s: got FTP answer %v, want a refusal naming the report", c.name, err)
-				}
-				r, err := conn.Retr("rejected/" + c.name + ".errors.txt")
-				if err != nil {
-					t.Fatalf("%s: the report cannot be read back over FTP: %v", c.name, err)
-				}
-				body, _ := io.ReadAll(r)
-				r.Close()
-				reportText = string(body)
-			} else if err != nil {
-				t.Errorf("%s: got FTP answer %v, want 226", c.name, err)
-			}
+			reportText = goFTPSUpload(t, c, conn)
 		default:
-			drop(t, setup.inbox(), c.name, c.data)
-			waitFor(t, c.name+" processed", 30*time.Second, func() bool { return filesSeen(setup) > before })
-			if refused {
-				body, err := os.ReadFile(filepath.Join(setup.inbox(), "rejected", c.name+".errors.txt"))
-				if err != nil {
-					t.Fatalf("%s: no report beside the refused file: %v", c.name, err)
-				}
-				reportText = string(body)
-				if _, err := os.Stat(filepath.Join(setup.inbox(), "rejected", c.name)); err != nil {
-					t.Errorf("%s: the refused file is not in rejected/: %v", c.name, err)
-				}
-			} else if _, err := os.Stat(filepath.Join(setup.inbox(), "archive", c.name)); err != nil {
-				t.Errorf("%s: the accepted file is not in archive/: %v", c.name, err)
-			}
+			reportText = inboxDrop(t, c, setup, before)
 		}
 		if refused {
 			wantReport := futureReport
 			if c.name != "refused-future-now.csv" {
 				wantReport = golden(t, c.name)
 			}
-			var got []string
-			for _, l := range strings.Split(reportText, "\n") {
-				if strings.TrimSpace(l) != "" {
-					got = append(got, l)
-				}
-			}
-			if diff := cmp.Diff(wantReport, got); diff != "" {
-				t.Errorf("%s: report (-want +got):\n%s", c.name, diff)
-			}
+			checkReport(t, c.name, wantReport, reportText)
 			continue
 		}
 		for _, line := range golden(t, c.name) {
@@ -214,6 +179,67 @@ func TestCSVContractEndToEnd(t *testing.T) {
 	}
 	pa.stop(t)
 	pb.stop(t)
+}
+
+// goFTPSUpload stores a case with the Go FTP client, checks the answer, and
+// for a refused file reads its report back over FTP.
+func goFTPSUpload(t *testing.T, c csvCase, conn *ftp.ServerConn) string {
+	t.Helper()
+	err := conn.Stor(c.name, bytes.NewReader(c.data))
+	if !strings.HasPrefix(c.name, "refused-") {
+		if err != nil {
+			t.Errorf("%s: got FTP answer %v, want 226", c.name, err)
+		}
+		return ""
+	}
+	if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), c.name+".errors.txt") {
+		t.Errorf("%s: got FTP answer %v, want a refusal naming the report", c.name, err)
+	}
+	r, err := conn.Retr("rejected/" + c.name + ".errors.txt")
+	if err != nil {
+		t.Fatalf("%s: the report cannot be read back over FTP: %v", c.name, err)
+	}
+	body, _ := io.ReadAll(r)
+	r.Close()
+	return string(body)
+}
+
+// inboxDrop puts a case in an agent's watched inbox, waits until the agent
+// has processed it, checks where the file went, and for a refused file
+// returns the report beside it.
+func inboxDrop(t *testing.T, c csvCase, setup agentSetup, before int) string {
+	t.Helper()
+	drop(t, setup.inbox(), c.name, c.data)
+	waitFor(t, c.name+" processed", 30*time.Second, func() bool { return filesSeen(setup) > before })
+	if !strings.HasPrefix(c.name, "refused-") {
+		if _, err := os.Stat(filepath.Join(setup.inbox(), "archive", c.name)); err != nil {
+			t.Errorf("%s: the accepted file is not in archive/: %v", c.name, err)
+		}
+		return ""
+	}
+	body, err := os.ReadFile(filepath.Join(setup.inbox(), "rejected", c.name+".errors.txt"))
+	if err != nil {
+		t.Fatalf("%s: no report beside the refused file: %v", c.name, err)
+	}
+	if _, err := os.Stat(filepath.Join(setup.inbox(), "rejected", c.name)); err != nil {
+		t.Errorf("%s: the refused file is not in rejected/: %v", c.name, err)
+	}
+	return string(body)
+}
+
+// checkReport compares a refused file's report, line by line, blank lines
+// left out.
+func checkReport(t *testing.T, name string, want []string, report string) {
+	t.Helper()
+	var got []string
+	for _, l := range strings.Split(report, "\n") {
+		if strings.TrimSpace(l) != "" {
+			got = append(got, l)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s: report (-want +got):\n%s", name, diff)
+	}
 }
 
 // filesSeen counts the file outcomes the running agent reports.

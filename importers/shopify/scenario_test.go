@@ -84,9 +84,8 @@ func lineNet(l sLine, taxIncluded bool) decimal.Decimal {
 func (sc sShop) expected(t *testing.T) map[string]hourTotal {
 	z := zone(t, sc.zone)
 	type acc struct {
-		net          decimal.Decimal
-		txns, items  int64
-		hasAnyRecord bool
+		net         decimal.Decimal
+		txns, items int64
 	}
 	totals := map[string]*acc{}
 	add := func(loc string, at time.Time, net decimal.Decimal, items int64) {

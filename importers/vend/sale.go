@@ -77,8 +77,6 @@ type amounts struct {
 	note           string
 }
 
-var hundred = decimal.NewFromInt(100)
-
 // saleAmounts adds up the lines exactly from their 10-decimal amounts and
 // rounds once, at the end.
 //

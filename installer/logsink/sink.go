@@ -108,10 +108,7 @@ func consoleHandler(opts Options, getenv func(string) string) slog.Handler {
 	return slog.NewTextHandler(opts.Console, &slog.HandlerOptions{Level: opts.Level, ReplaceAttr: redact})
 }
 
-// Handler is the fan-out handler for slog.New.
-func (s *Sink) Handler() slog.Handler { return s.handler }
-
-// Logger is slog.New(s.Handler()).
+// Logger logs to every output of the sink (its fan-out handler).
 func (s *Sink) Logger() *slog.Logger { return slog.New(s.handler) }
 
 // Close closes the log file.

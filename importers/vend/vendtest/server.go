@@ -85,9 +85,6 @@ type fault struct {
 // Option configures a new Server.
 type Option func(*Server)
 
-// WithDomainPrefix sets the store's name (default "acme").
-func WithDomainPrefix(p string) Option { return func(s *Server) { s.prefix = p } }
-
 // WithPersonalToken accepts a personal token.
 func WithPersonalToken(tok string) Option { return func(s *Server) { s.personal[tok] = true } }
 
