@@ -32,7 +32,7 @@ func (a *Agent) watchFolders(ctx context.Context, folders []Folder) error {
 			return err
 		}
 	}
-	in := &inbox{a: a, log: a.log.With("component", "inbox"), folders: folders, cands: map[string]candidate{}, byDir: map[string]Folder{}}
+	in := &inbox{a: a, log: a.log.With("component", "inbox"), folders: folders, cands: map[string]candidate{}, byDir: map[string]Folder{}, ignored: map[string]bool{}}
 	for _, f := range folders {
 		in.byDir[filepath.Clean(f.Dir)] = f
 	}
@@ -75,6 +75,7 @@ type inbox struct {
 	folders []Folder
 	byDir   map[string]Folder    // by cleaned path
 	cands   map[string]candidate // path -> last size seen and since when
+	ignored map[string]bool      // files that are not CSV, logged once each
 }
 
 type candidate struct {
@@ -106,10 +107,11 @@ func (in *inbox) watch() *fsnotify.Watcher {
 
 // consider notes a candidate file, restarting its clock when it changed.
 func (in *inbox) consider(path string) {
-	if !isCandidate(path) {
+	if _, ok := in.byDir[filepath.Dir(path)]; !ok {
 		return
 	}
-	if _, ok := in.byDir[filepath.Dir(path)]; !ok {
+	if !isCandidate(path) {
+		in.noteIgnored(path)
 		return
 	}
 	fi, err := os.Lstat(path)
@@ -171,6 +173,28 @@ func watching(folders []Folder) bool {
 
 // isCandidate: a visible *.csv file (temporary and hidden files are skipped:
 // uploaders that write then rename are picked up at the rename).
+// noteIgnored logs, once per file, a visible file that is not a CSV (a
+// spreadsheet saved as .xlsx, a PDF): it stays where it is, unread, and the
+// person who dropped it should know why. Temporary uploads of a CSV
+// (x.csv.tmp, .part, .filepart) are not worth a line.
+func (in *inbox) noteIgnored(path string) {
+	name := filepath.Base(path)
+	if in.ignored[path] || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~") {
+		return
+	}
+	if ext := strings.ToLower(filepath.Ext(name)); ext == ".tmp" || ext == ".part" || ext == ".filepart" {
+		if strings.EqualFold(filepath.Ext(strings.TrimSuffix(name, filepath.Ext(name))), ".csv") {
+			return
+		}
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	in.ignored[path] = true
+	in.log.Warn("not a CSV file: left where it is and not imported (only *.csv files are read)", "file", path)
+}
+
 func isCandidate(path string) bool {
 	name := filepath.Base(path)
 	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~") {
