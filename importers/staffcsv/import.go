@@ -125,9 +125,6 @@ func (p *parser) tooLarge() *Refusal {
 	return fileRefusal("file exceeds the size limit of " + strconv.FormatInt(p.opts.MaxSize, 10) + " bytes")
 }
 
-// newCSV returns the reader both passes use.
-func (p *parser) newCSV(r io.Reader) *rowReader { return newRowReader(r, byte(p.delim)) }
-
 // blank reports a row whose fields are all empty or spaces (Excel writes
 // empty rows as ";;;;").
 func blank(rec []string) bool {
@@ -149,7 +146,8 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 	p.problems = collector{max: p.opts.MaxReportedLines}
 	p.sensitive = false
 	sn := &sniffer{r: r, max: p.opts.MaxSize}
-	br := bufio.NewReaderSize(sn, bufSize)
+	lim := &rowLimit{r: sn, max: maxRowBytes}
+	br := bufio.NewReaderSize(lim, bufSize)
 
 	head, err := br.Peek(bufSize)
 	complete := errors.Is(err, io.EOF)
@@ -197,7 +195,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 		p.delim = chooseDelimiter(hi.header, p.enc)
 	}
 	sum := Summary{Delimiter: p.delim}
-	cr := p.newCSV(br)
+	cr := newRowReaderOn(br, lim, int64(btoi(p.bom)*len(bom)), byte(p.delim))
 
 	hrec, hline, ref, err := p.readHeader(cr)
 	if err != nil {
@@ -225,7 +223,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 			break
 		}
 		if err != nil {
-			var pe *rowError
+			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
 				if ref := sniffRefusal(err, p, lastLine); ref != nil {
 					return sum, ref
@@ -336,7 +334,7 @@ func (p *parser) readHeader(cr *rowReader) ([]string, int, *Refusal, error) {
 			return nil, 0, fileRefusal("file is empty"), nil
 		}
 		if err != nil {
-			var pe *rowError
+			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, 0, &Refusal{BadLines: 1, Problems: []Problem{{Line: pe.StartLine,
 					Reason: "the header row is not valid CSV: " + pe.Err.Error()}}}, nil
@@ -447,7 +445,7 @@ func sniffRefusal(err error, p *parser, lastLine int) *Refusal {
 }
 
 // emitAll is pass 2: it emits the record of every row after the first skip.
-// The row reader reads the file directly (after the BOM pass 1 found): it has
+// The row reader reads the file directly (after the BOM pass 1 found) through
 // its own buffer.
 func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Record) error) (int, error) {
 	if _, err := r.Seek(int64(btoi(p.bom)*len(bom)), io.SeekStart); err != nil {
@@ -455,7 +453,7 @@ func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Recor
 	}
 	p.problems = collector{max: 1}
 	p.track = false
-	cr := p.newCSV(r)
+	cr := newRowReader(r, byte(p.delim))
 	// The "sep=" line, then the header.
 	for pending := 1 + btoi(p.sepLine); pending > 0; {
 		rec, err := cr.Read()
