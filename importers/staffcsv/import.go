@@ -95,12 +95,14 @@ type parser struct {
 	track     bool // the encoding is still a guess: note non-ASCII in checked fields
 	sensitive bool // a checked field held non-ASCII bytes
 
-	problems collector
-	line     int // the line the current row starts on
-	lastLoc  string
-	lastZone *time.Location
-	keyBuf   []byte
-	slab     []shiftOut // see record
+	problems   collector
+	line       int // the line the current row starts on
+	lastLoc    string
+	lastZone   *time.Location
+	keyBuf     []byte
+	slab       []shiftOut // see record
+	resolver   resolver
+	hoursCache hoursCache
 }
 
 func newParser(opts Options) *parser {

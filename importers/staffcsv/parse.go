@@ -2,7 +2,6 @@ package staffcsv
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -42,40 +41,115 @@ func num(s string, i, lo, hi int) (v, j int, ok bool) {
 	return v, j, j-i >= lo
 }
 
-// dateLayouts are the date forms, ISO first (the usual one), for DMY and MDY.
-// "1" and "2" take one or two digits, "2006" four.
-var dateLayouts = [2][2]string{{"2006-1-2", "2/1/2006"}, {"2006-1-2", "1/2/2006"}}
-
-// parseDate reads a whole date field: YYYY-MM-DD, or D/M/YYYY (M/D/YYYY when
-// mdy), one or two digits for day and month. time.Parse checks the day
-// against the month.
-func parseDate(s string, mdy bool) (civil, bool) {
-	for _, layout := range dateLayouts[btoi(mdy)] {
-		if t, err := time.Parse(layout, s); err == nil {
-			y, m, d := t.Date()
-			return civil{y, m, d}, true
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
 		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
 	}
-	return civil{}, false
+	return 31
 }
 
-// clockLayouts are the forms of a time of day. "15" takes one or two digits;
-// time.Parse also takes a fraction after the seconds (ignored).
-var clockLayouts = [...]string{"15:04", "15:04:05"}
-
-// parseClock reads H:MM, HH:MM, H:MM:SS or HH:MM:SS, ignoring a fraction of
-// a second (a '.' and 1 to 9 digits).
-func parseClock(s string) (clock, bool) {
-	if i := strings.IndexByte(s, '.'); (i >= 0 && len(s)-i-1 > 9) || strings.IndexByte(s, ',') >= 0 {
-		return clock{}, false // time.Parse would also take more digits, or a comma
+func mkCivil(y, m, d int) (civil, bool) {
+	if m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
+		return civil{}, false
 	}
-	for _, layout := range clockLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			h, m, sec := t.Clock()
-			return clock{h, m, sec}, true
+	return civil{y, time.Month(m), d}, true
+}
+
+// parseDatePrefix reads YYYY-MM-DD, or D/M/YYYY (M/D/YYYY when mdy) at the
+// start of s, and returns where it stopped.
+func parseDatePrefix(s string, mdy bool) (civil, int, bool) {
+	if a, i, ok := num(s, 0, 4, 4); ok && i < len(s) && s[i] == '-' {
+		b, i, ok := num(s, i+1, 1, 2)
+		if !ok || i >= len(s) || s[i] != '-' {
+			return civil{}, 0, false
+		}
+		c, i, ok := num(s, i+1, 1, 2)
+		if !ok {
+			return civil{}, 0, false
+		}
+		d, ok := mkCivil(a, b, c)
+		return d, i, ok
+	}
+	a, i, ok := num(s, 0, 1, 2)
+	if !ok || i >= len(s) || s[i] != '/' {
+		return civil{}, 0, false
+	}
+	b, i, ok := num(s, i+1, 1, 2)
+	if !ok || i >= len(s) || s[i] != '/' {
+		return civil{}, 0, false
+	}
+	y, i, ok := num(s, i+1, 4, 4)
+	if !ok {
+		return civil{}, 0, false
+	}
+	if mdy {
+		a, b = b, a
+	}
+	d, ok := mkCivil(y, b, a)
+	return d, i, ok
+}
+
+// digit2 reads two decimal digits, or returns -1.
+func digit2(a, b byte) int {
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return -1
+	}
+	return int(a-'0')*10 + int(b-'0')
+}
+
+// parseDate reads a whole date field.
+func parseDate(s string, mdy bool) (civil, bool) {
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' { // YYYY-MM-DD, the usual form
+		y1, y2, m, d := digit2(s[0], s[1]), digit2(s[2], s[3]), digit2(s[5], s[6]), digit2(s[8], s[9])
+		if y1 >= 0 && y2 >= 0 && m >= 0 && d >= 0 {
+			return mkCivil(y1*100+y2, m, d)
+		}
+		return civil{}, false
+	}
+	d, i, ok := parseDatePrefix(s, mdy)
+	return d, ok && i == len(s)
+}
+
+// parseClock reads H:MM, HH:MM, H:MM:SS or HH:MM:SS from i, ignoring a
+// fraction of a second.
+func parseClock(s string, i int) (clock, int, bool) {
+	if len(s) == i+5 && s[i+2] == ':' { // HH:MM, the usual form
+		h, m := digit2(s[i], s[i+1]), digit2(s[i+3], s[i+4])
+		if h >= 0 && h <= 23 && m >= 0 && m <= 59 {
+			return clock{h, m, 0}, i + 5, true
 		}
 	}
-	return clock{}, false
+	h, i, ok := num(s, i, 1, 2)
+	if !ok || i >= len(s) || s[i] != ':' {
+		return clock{}, 0, false
+	}
+	m, i, ok := num(s, i+1, 2, 2)
+	if !ok {
+		return clock{}, 0, false
+	}
+	sec := 0
+	if i < len(s) && s[i] == ':' {
+		if sec, i, ok = num(s, i+1, 2, 2); !ok {
+			return clock{}, 0, false
+		}
+		if i < len(s) && s[i] == '.' {
+			_, j, ok := num(s, i+1, 1, 9)
+			if !ok {
+				return clock{}, 0, false
+			}
+			i = j
+		}
+	}
+	if h > 23 || m > 59 || sec > 59 {
+		return clock{}, 0, false
+	}
+	return clock{h, m, sec}, i, true
 }
 
 // whenKind says how much of a moment a clock_in or clock_out field gives.
@@ -97,38 +171,29 @@ type when struct {
 
 // parseWhen reads HH:MM[:SS], YYYY-MM-DD HH:MM[:SS] (or the date in the
 // configured slash order, or a T instead of the space), optionally followed by
-// Z or an offset ±HH:MM or ±HHMM (RFC 3339), into w (which it leaves as it
-// was, zero, for an empty s).
+// Z or an offset ±HH:MM (RFC 3339), into w (which it leaves as it was, zero,
+// for an empty s). It works in place: this runs twice per row.
 func parseWhen(s string, mdy bool, w *when) bool {
 	if s == "" {
 		return true
 	}
-	if c, ok := parseClock(s); ok {
+	if c, j, ok := parseClock(s, 0); ok && j == len(s) {
 		w.kind, w.clock = whenClock, c
 		return true
 	}
-	i := strings.IndexAny(s, " Tt")
-	if i < 0 {
+	d, i, ok := parseDatePrefix(s, mdy)
+	if !ok || i >= len(s) || (s[i] != ' ' && s[i] != 'T' && s[i] != 't') {
 		return false
 	}
-	d, ok := parseDate(s[:i], mdy)
+	c, j, ok := parseClock(s, i+1)
 	if !ok {
 		return false
 	}
-	rest := s[i+1:]
-	j := strings.IndexAny(rest, "Zz+-")
-	if j < 0 {
-		j = len(rest)
-	}
-	c, ok := parseClock(rest[:j])
-	if !ok {
-		return false
-	}
-	if j == len(rest) {
+	if j == len(s) {
 		w.kind, w.date, w.clock = whenLocal, d, c
 		return true
 	}
-	off, ok := parseOffset(rest[j:])
+	off, ok := parseOffset(s[j:])
 	if !ok {
 		return false
 	}
@@ -142,19 +207,25 @@ func parseOffset(s string) (int, bool) {
 	if s == "Z" || s == "z" {
 		return 0, true
 	}
-	for _, layout := range [...]string{"-07:00", "-0700"} {
-		t, err := time.Parse(layout, s)
-		if err != nil {
-			continue
-		}
-		// time.Parse takes hours up to 24 and minutes up to 60.
-		if s[1:3] > "23" || s[len(s)-2:] > "59" {
-			return 0, false
-		}
-		_, off := t.Zone()
-		return off, true
+	if len(s) < 5 || (s[0] != '+' && s[0] != '-') {
+		return 0, false
 	}
-	return 0, false
+	h, i, ok := num(s, 1, 2, 2)
+	if !ok {
+		return 0, false
+	}
+	if i < len(s) && s[i] == ':' {
+		i++
+	}
+	m, i, ok := num(s, i, 2, 2)
+	if !ok || i != len(s) || h > 23 || m > 59 {
+		return 0, false
+	}
+	off := h*3600 + m*60
+	if s[0] == '-' {
+		off = -off
+	}
+	return off, true
 }
 
 // resolve turns a wall-clock time into an instant in zone. A time that occurs
@@ -181,6 +252,90 @@ func resolve(zone *time.Location, d civil, c clock) (time.Time, bool) {
 	return t, true
 }
 
+// span is a stretch of time in which a zone keeps one offset, from one of
+// its transitions to the next, with the wall times that fall in it and in no
+// other span.
+type span struct {
+	zone     *time.Location
+	off      int64 // seconds east of UTC
+	wlo, whi int64 // wall times (unix seconds read as UTC) that exist once, with off
+}
+
+// resolver is resolve with a cache of the current span of each zone, so that
+// the usual row costs a little arithmetic instead of several zone lookups.
+type resolver struct {
+	spans []span
+	// The last date resolved and its unixDays: rows come in runs of a date.
+	day     civil
+	dayUnix int64
+}
+
+func (rs *resolver) resolve(zone *time.Location, d civil, c clock) (time.Time, bool) {
+	if d != rs.day || rs.dayUnix == 0 { // 0: unset (or 1970-01-01, recomputed)
+		rs.day, rs.dayUnix = d, d.unixDays()
+	}
+	wall := rs.dayUnix*86400 + int64(c.h*3600+c.m*60+c.s)
+	for i := range rs.spans {
+		if sp := &rs.spans[i]; sp.zone == zone && wall >= sp.wlo && wall < sp.whi {
+			return time.Unix(wall-sp.off, 0).In(zone), true
+		}
+	}
+	t, ok := resolve(zone, d, c)
+	if !ok {
+		return t, false
+	}
+	sp := spanOf(zone, t)
+	for i := range rs.spans {
+		if rs.spans[i].zone == zone {
+			rs.spans[i] = sp
+			return t, true
+		}
+	}
+	rs.spans = append(rs.spans, sp)
+	return t, true
+}
+
+// spanOf is the span of zone that holds t. A wall time w read with the span's
+// offset is the instant w-off; it belongs to the span alone when that instant
+// lies between the transitions lo and hi and when neither neighbour's offset
+// (prev before lo, next from hi) also maps it into the neighbour: so w must be
+// at least lo+max(off, prev) and below hi+min(off, next). The neighbours are
+// assumed longer than the offset changes around them (days against hours).
+func spanOf(zone *time.Location, t time.Time) span {
+	const unbounded = 1 << 62
+	start, end := t.ZoneBounds()
+	_, o := t.Zone()
+	off := int64(o)
+	sp := span{zone: zone, off: off, wlo: -unbounded, whi: unbounded}
+	if !start.IsZero() {
+		_, prev := start.Add(-time.Second).Zone()
+		sp.wlo = start.Unix() + max(off, int64(prev))
+	}
+	if !end.IsZero() {
+		_, next := end.Zone()
+		sp.whi = end.Unix() + min(off, int64(next))
+	}
+	return sp
+}
+
+// unixDays is the number of days from 1970-01-01 to d (proleptic Gregorian
+// calendar; H. Hinnant's days_from_civil).
+func (d civil) unixDays() int64 {
+	y, m := int64(d.y), int64(d.m)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + int64(d.d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
 func sameWall(t time.Time, d civil, c clock) bool {
 	y, m, dd := t.Date()
 	h, mi, s := t.Clock()
@@ -189,8 +344,13 @@ func sameWall(t time.Time, d civil, c clock) bool {
 
 // next is the calendar day after d.
 func (d civil) next() civil {
-	y, m, dd := time.Date(d.y, d.m, d.d+1, 0, 0, 0, 0, time.UTC).Date()
-	return civil{y, m, dd}
+	if d.d < daysIn(d.m, d.y) {
+		return civil{d.y, d.m, d.d + 1}
+	}
+	if d.m < time.December {
+		return civil{d.y, d.m + 1, 1}
+	}
+	return civil{d.y + 1, time.January, 1}
 }
 
 // ratio is an exact non-integer quantity num/den (den > 0).
@@ -222,15 +382,15 @@ func parseHours(s string) (ratio, bool) {
 		if j == len(s) || len(s)-j > maxHourDigits {
 			return ratio{}, false
 		}
-		if _, k, ok := num(s, j, 1, maxHourDigits); !ok || k != len(s) {
+		frac, k, ok := num(s, j, 1, maxHourDigits)
+		if !ok || k != len(s) {
 			return ratio{}, false
 		}
-		// The digits are checked: decimal reads the value exactly.
-		d, err := decimal.NewFromString(strconv.Itoa(ip) + "." + s[j:])
-		if err != nil {
-			return ratio{}, false
+		den := int64(1)
+		for range k - j {
+			den *= 10
 		}
-		r = ratio{d.CoefficientInt64(), decimal.New(1, -d.Exponent()).IntPart()}
+		r = ratio{int64(ip)*den + int64(frac), den}
 	case i > 0 && i < len(s) && (s[i] == ':' || s[i] == 'h' || s[i] == 'H'):
 		if s[i] != ':' && i+1 == len(s) {
 			r = ratio{int64(ip), 1} // 7h
@@ -289,6 +449,31 @@ func parseBreak(s string) (int64, bool) {
 // when they make it exact (7.125); a quantity no decimal writes exactly (7 h
 // 20 min = 7.333…) is rounded half up to two places.
 func hoursDecimal(r ratio) decimal.Decimal {
+	if v, exp, ok := fastHours(r); ok {
+		return decimal.New(v, exp)
+	}
+	return slowHours(r)
+}
+
+// fastHours is hoursDecimal in int64 arithmetic, for the ratios the rows make
+// (denominators 3600 or 60·10^s): r = v·10^exp exactly with 2 to 4 places, or
+// v hundredths rounded half up when no decimal is exact. ok is false outside
+// the range where that is safe.
+func fastHours(r ratio) (v int64, exp int32, ok bool) {
+	if r.num < 0 || r.num >= 1<<40 || r.den <= 0 || r.den >= 1<<20 {
+		return 0, 0, false
+	}
+	p := int64(100)
+	for exp := int32(-2); exp >= -4; exp-- {
+		if (r.num*p)%r.den == 0 {
+			return r.num * p / r.den, exp, true
+		}
+		p *= 10
+	}
+	return (r.num*200 + r.den) / (2 * r.den), -2, true
+}
+
+func slowHours(r ratio) decimal.Decimal {
 	n, d := decimal.NewFromInt(r.num), decimal.NewFromInt(r.den)
 	for places := int32(2); places <= 20; places++ {
 		if q := n.DivRound(d, places); q.Mul(d).Equal(n) {
@@ -296,6 +481,25 @@ func hoursDecimal(r ratio) decimal.Decimal {
 		}
 	}
 	return n.DivRound(d, 2)
+}
+
+// hoursCache shares the decimals of the hours values in hundredths (at most
+// 2401 of them, 0.00 to 24.00) between the records of a file, so that a
+// record costs no allocation for its hours. Decimals are immutable.
+type hoursCache struct{ d []decimal.Decimal }
+
+func (c *hoursCache) get(r ratio) decimal.Decimal {
+	v, exp, ok := fastHours(r)
+	if !ok || exp != -2 || v > 2400 {
+		return hoursDecimal(r)
+	}
+	if c.d == nil {
+		c.d = make([]decimal.Decimal, 2401)
+	}
+	if c.d[v].Exponent() != -2 {
+		c.d[v] = decimal.New(v, -2)
+	}
+	return c.d[v]
 }
 
 // formatDuration writes seconds as H:MM, or H:MM:SS when they are not whole

@@ -1,9 +1,57 @@
 package staffcsv
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
+
+// TestResolverAgreesWithResolve walks wall times every 5 minutes over the
+// three days around every transition from 2000 to 2030 of zones with unusual
+// rules (a skipped day, half-hour changes, DST suspended for Ramadan), in
+// order and shuffled, and checks that the cached resolver gives exactly what
+// the plain time-zone lookup gives, skipped times included.
+func TestResolverAgreesWithResolve(t *testing.T) {
+	zones := []string{"America/Toronto", "Europe/Paris", "Pacific/Apia", "Australia/Lord_Howe",
+		"America/Sao_Paulo", "Africa/Casablanca", "Europe/Moscow", "Asia/Tehran", "America/St_Johns", "UTC"}
+	var walls []civilClock
+	for _, name := range zones {
+		zone := mustZone(t, name)
+		walls = walls[:0]
+		for at := time.Date(2000, 1, 1, 0, 0, 0, 0, zone); at.Year() < 2030; {
+			_, end := at.ZoneBounds()
+			if end.IsZero() {
+				break
+			}
+			from := end.Add(-36 * time.Hour).UTC()
+			for w := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC); w.Before(end.Add(36 * time.Hour)); w = w.Add(5 * time.Minute) {
+				walls = append(walls, civilClock{civil{w.Year(), w.Month(), w.Day()}, clock{w.Hour(), w.Minute(), 0}})
+			}
+			at = end
+		}
+		if name != "UTC" && len(walls) < 1000 {
+			t.Fatalf("%s: only %d wall times: no transitions found", name, len(walls))
+		}
+		check := func(order string) {
+			var rs resolver
+			for _, w := range walls {
+				got, gotOK := rs.resolve(zone, w.d, w.c)
+				want, wantOK := resolve(zone, w.d, w.c)
+				if gotOK != wantOK || !got.Equal(want) || got.Location() != want.Location() {
+					t.Fatalf("%s, %s (%s): resolver gives %v %v, resolve %v %v", name, formatWall(w.d, w.c), order, got, gotOK, want, wantOK)
+				}
+			}
+		}
+		check("in order")
+		rand.New(rand.NewPCG(1, 2)).Shuffle(len(walls), func(i, j int) { walls[i], walls[j] = walls[j], walls[i] })
+		check("shuffled")
+	}
+}
+
+type civilClock struct {
+	d civil
+	c clock
+}
 
 // TestResolveAroundTransitions walks wall times every 5 minutes over the
 // three days around every transition from 2000 to 2030 of zones with unusual

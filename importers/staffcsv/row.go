@@ -202,7 +202,7 @@ func (p *parser) combine(s *shift, date civil, hasDate bool, in *when, inS strin
 		s.inDate, s.inClock = wallOf(s.in)
 	}
 	if in.kind != whenInstant {
-		t, ok := resolve(s.zone, s.inDate, s.inClock)
+		t, ok := p.resolver.resolve(s.zone, s.inDate, s.inClock)
 		if !ok {
 			p.bad(colIn, skipped(s.inDate, s.inClock, s.zone))
 			return
@@ -225,14 +225,14 @@ func (p *parser) combine(s *shift, date civil, hasDate bool, in *when, inS strin
 		if out.clock.before(s.inClock) {
 			d = d.next()
 		}
-		t, ok := resolve(s.zone, d, out.clock)
+		t, ok := p.resolver.resolve(s.zone, d, out.clock)
 		if !ok {
 			p.bad(colOut, skipped(d, out.clock, s.zone))
 			return
 		}
 		s.out = t
 	case whenLocal:
-		t, ok := resolve(s.zone, out.date, out.clock)
+		t, ok := p.resolver.resolve(s.zone, out.date, out.clock)
 		if !ok {
 			p.bad(colOut, skipped(out.date, out.clock, s.zone))
 			return
@@ -336,7 +336,7 @@ func (p *parser) record(f []string, s *shift) record.Record {
 		EmployeeID:   s.emp,
 		EmployeeName: p.field(f, colName),
 		ClockIn:      s.in,
-		Hours:        record.M(hoursDecimal(s.hours)),
+		Hours:        record.M(p.hoursCache.get(s.hours)),
 	}
 	a.out = s.out
 	if !s.open {
