@@ -125,6 +125,9 @@ func (p *parser) tooLarge() *Refusal {
 	return fileRefusal("file exceeds the size limit of " + strconv.FormatInt(p.opts.MaxSize, 10) + " bytes")
 }
 
+// newCSV returns the reader both passes use.
+func (p *parser) newCSV(r io.Reader) *rowReader { return newRowReader(r, byte(p.delim)) }
+
 // blank reports a row whose fields are all empty or spaces (Excel writes
 // empty rows as ";;;;").
 func blank(rec []string) bool {
@@ -146,8 +149,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 	p.problems = collector{max: p.opts.MaxReportedLines}
 	p.sensitive = false
 	sn := &sniffer{r: r, max: p.opts.MaxSize}
-	lim := &rowLimit{r: sn, max: maxRowBytes}
-	br := bufio.NewReaderSize(lim, bufSize)
+	br := bufio.NewReaderSize(sn, bufSize)
 
 	head, err := br.Peek(bufSize)
 	complete := errors.Is(err, io.EOF)
@@ -195,7 +197,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 		p.delim = chooseDelimiter(hi.header, p.enc)
 	}
 	sum := Summary{Delimiter: p.delim}
-	cr := newRowReaderOn(br, lim, int64(btoi(p.bom)*len(bom)), byte(p.delim))
+	cr := p.newCSV(br)
 
 	hrec, hline, ref, err := p.readHeader(cr)
 	if err != nil {
@@ -223,7 +225,7 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
+			var pe *rowError
 			if !errors.As(err, &pe) {
 				if ref := sniffRefusal(err, p, lastLine); ref != nil {
 					return sum, ref
@@ -334,7 +336,7 @@ func (p *parser) readHeader(cr *rowReader) ([]string, int, *Refusal, error) {
 			return nil, 0, fileRefusal("file is empty"), nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
+			var pe *rowError
 			if errors.As(err, &pe) {
 				return nil, 0, &Refusal{BadLines: 1, Problems: []Problem{{Line: pe.StartLine,
 					Reason: "the header row is not valid CSV: " + pe.Err.Error()}}}, nil
@@ -445,7 +447,7 @@ func sniffRefusal(err error, p *parser, lastLine int) *Refusal {
 }
 
 // emitAll is pass 2: it emits the record of every row after the first skip.
-// The row reader reads the file directly (after the BOM pass 1 found) through
+// The row reader reads the file directly (after the BOM pass 1 found): it has
 // its own buffer.
 func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Record) error) (int, error) {
 	if _, err := r.Seek(int64(btoi(p.bom)*len(bom)), io.SeekStart); err != nil {
@@ -453,7 +455,7 @@ func (p *parser) emitAll(r io.ReadSeeker, skip, rows int, emit func(record.Recor
 	}
 	p.problems = collector{max: 1}
 	p.track = false
-	cr := newRowReader(r, byte(p.delim))
+	cr := p.newCSV(r)
 	// The "sep=" line, then the header.
 	for pending := 1 + btoi(p.sepLine); pending > 0; {
 		rec, err := cr.Read()
