@@ -143,47 +143,10 @@ func blank(rec []string) bool {
 
 // validate is pass 1. With forced it reads the file as Windows-1252.
 func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return Summary{}, fmt.Errorf("staffcsv: rewind: %w", err)
+	br, sn, hi, complete, err := p.openHead(r)
+	if err != nil {
+		return Summary{}, err
 	}
-	p.problems = collector{max: p.opts.MaxReportedLines}
-	p.sensitive = false
-	sn := &sniffer{r: r, max: p.opts.MaxSize}
-	br := bufio.NewReaderSize(sn, bufSize)
-
-	head, err := br.Peek(bufSize)
-	complete := errors.Is(err, io.EOF)
-	if ref := signature(head); ref != nil {
-		return Summary{}, ref
-	}
-	switch {
-	case err == nil || complete:
-	case errors.Is(err, errNotText):
-		return Summary{}, notText()
-	case errors.Is(err, errTooLarge):
-		return Summary{}, p.tooLarge()
-	default:
-		return Summary{}, fmt.Errorf("staffcsv: read: %w", err)
-	}
-	if complete {
-		sn.finish()
-	}
-	p.bom = bytes.HasPrefix(head, bom)
-	if p.bom {
-		head = head[len(bom):]
-		_, _ = br.Discard(len(bom))
-	}
-	hi := scanHead(head, complete)
-	switch {
-	case hi.crOnly:
-		return Summary{}, &Refusal{BadLines: 1, Problems: []Problem{{Line: 1,
-			Reason: "lines end with a lone carriage return (classic Mac format): save the file with Windows (CRLF) or Unix (LF) line breaks"}}}
-	case hi.tooLong:
-		return Summary{}, fileRefusal(fmt.Sprintf("line 1 is longer than %d bytes: this is not a staff-hours CSV file", bufSize))
-	case hi.header == nil:
-		return Summary{}, fileRefusal("file is empty")
-	}
-
 	switch {
 	case forced || sn.notUTF8:
 		p.enc, p.track = encWindows1252, false
@@ -214,32 +177,106 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 	if ref := p.mapHeader(hrec, hline); ref != nil {
 		return sum, p.headerRefused(ref, sn)
 	}
+	rows, err := p.checkRows(cr, hline, &sum)
+	if err != nil {
+		return sum, err
+	}
+	sn.finish()
+	if !forced && p.enc == encUTF8 && sn.notUTF8 {
+		if p.sensitive {
+			return sum, errRerun
+		}
+		p.enc = encWindows1252 // only ASCII was checked: the results stand
+	}
+	p.amendLastRow(rows, sn)
+	sum.Encoding = p.encodingName()
+	slices.Sort(rows.locs)
+	sum.Locations = rows.locs
+	if ref := p.problems.refusal(); ref != nil {
+		return sum, ref
+	}
+	return sum, nil
+}
 
-	locs := []string{}
+// openHead rewinds the file and reads its first block: the signature of a
+// file that is no CSV at all, the BOM, the header line and its delimiter.
+// complete says the whole file fit in the block.
+func (p *parser) openHead(r io.ReadSeeker) (br *bufio.Reader, sn *sniffer, hi headInfo, complete bool, err error) {
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, hi, false, fmt.Errorf("staffcsv: rewind: %w", err)
+	}
+	p.problems = collector{max: p.opts.MaxReportedLines}
+	p.sensitive = false
+	sn = &sniffer{r: r, max: p.opts.MaxSize}
+	br = bufio.NewReaderSize(sn, bufSize)
+
+	head, err := br.Peek(bufSize)
+	complete = errors.Is(err, io.EOF)
+	if ref := signature(head); ref != nil {
+		return nil, nil, hi, false, ref
+	}
+	switch {
+	case err == nil || complete:
+	case errors.Is(err, errNotText):
+		return nil, nil, hi, false, notText()
+	case errors.Is(err, errTooLarge):
+		return nil, nil, hi, false, p.tooLarge()
+	default:
+		return nil, nil, hi, false, fmt.Errorf("staffcsv: read: %w", err)
+	}
+	if complete {
+		sn.finish()
+	}
+	p.bom = bytes.HasPrefix(head, bom)
+	if p.bom {
+		head = head[len(bom):]
+		_, _ = br.Discard(len(bom))
+	}
+	hi = scanHead(head, complete)
+	switch {
+	case hi.crOnly:
+		return nil, nil, hi, false, &Refusal{BadLines: 1, Problems: []Problem{{Line: 1,
+			Reason: "lines end with a lone carriage return (classic Mac format): save the file with Windows (CRLF) or Unix (LF) line breaks"}}}
+	case hi.tooLong:
+		return nil, nil, hi, false, fileRefusal(fmt.Sprintf("line 1 is longer than %d bytes: this is not a staff-hours CSV file", bufSize))
+	case hi.header == nil:
+		return nil, nil, hi, false, fileRefusal("file is empty")
+	}
+	return br, sn, hi, complete, nil
+}
+
+// rowsSeen is what pass 1 learns from the rows after the header.
+type rowsSeen struct {
+	locs      []string
+	amend     int // index of a problem of the last row to amend at the end of the file, or -1
+	amendKind int
+}
+
+// checkRows reads every row after the header, collecting its problems.
+func (p *parser) checkRows(cr *rowReader, hline int, sum *Summary) (rowsSeen, error) {
+	rows := rowsSeen{locs: []string{}, amend: -1}
 	lastLine := hline
-	amend := -1 // index of a problem of the last row to amend at the end of the file
-	amendKind := 0
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
-			break
+			return rows, nil
 		}
 		if err != nil {
 			var pe *rowError
 			if !errors.As(err, &pe) {
 				if ref := sniffRefusal(err, p, lastLine); ref != nil {
-					return sum, ref
+					return rows, ref
 				}
-				return sum, fmt.Errorf("staffcsv: read: %w", err)
+				return rows, fmt.Errorf("staffcsv: read: %w", err)
 			}
 			sum.Rows++
 			p.line, lastLine = pe.StartLine, pe.StartLine
-			amend = -1
+			rows.amend = -1
 			switch pe.Err {
 			case csv.ErrBareQuote:
 				p.problems.add(p.line, "", `a " inside a field that does not start with a quote: put the whole field in quotes and double the " inside it`)
 			case csv.ErrQuote:
-				amend, amendKind = len(p.problems.problems), amendQuote
+				rows.amend, rows.amendKind = len(p.problems.problems), amendQuote
 				p.problems.add(p.line, "", "a quoted field has text after its closing quote")
 			default:
 				p.problems.add(p.line, "", pe.Err.Error())
@@ -252,9 +289,9 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 		sum.Rows++
 		p.line = cr.Line()
 		lastLine = p.line
-		amend = -1
+		rows.amend = -1
 		if len(rec) < p.nfields {
-			amend, amendKind = len(p.problems.problems), amendShort
+			rows.amend, rows.amendKind = len(p.problems.problems), amendShort
 			p.problems.add(p.line, "", fmt.Sprintf("row has %d fields, the header has %d", len(rec), p.nfields))
 			continue
 		}
@@ -263,33 +300,25 @@ func (p *parser) validate(r io.ReadSeeker, forced bool) (Summary, error) {
 			continue
 		}
 		s, ok := p.parseRow(rec)
-		if ok && !slices.Contains(locs, s.loc) {
-			locs = append(locs, s.loc)
+		if ok && !slices.Contains(rows.locs, s.loc) {
+			rows.locs = append(rows.locs, s.loc)
 		}
 	}
-	sn.finish()
-	if !forced && p.enc == encUTF8 && sn.notUTF8 {
-		if p.sensitive {
-			return sum, errRerun
-		}
-		p.enc = encWindows1252 // only ASCII was checked: the results stand
+}
+
+// amendLastRow rewords the last row's problem when the file ends inside it:
+// an upload that was cut off.
+func (p *parser) amendLastRow(rows rowsSeen, sn *sniffer) {
+	if rows.amend < 0 || rows.amend >= len(p.problems.problems) {
+		return
 	}
-	if amend >= 0 && amend < len(p.problems.problems) {
-		pr := &p.problems.problems[amend]
-		switch {
-		case amendKind == amendQuote && sn.quotes%2 == 1:
-			pr.Reason = "a quoted field is never closed: the file ends inside it (was the upload cut off?)"
-		case amendKind == amendShort && sn.last != '\n':
-			pr.Reason += " (the file ends in the middle of this row: was the upload cut off?)"
-		}
+	pr := &p.problems.problems[rows.amend]
+	switch {
+	case rows.amendKind == amendQuote && sn.quotes%2 == 1:
+		pr.Reason = "a quoted field is never closed: the file ends inside it (was the upload cut off?)"
+	case rows.amendKind == amendShort && sn.last != '\n':
+		pr.Reason += " (the file ends in the middle of this row: was the upload cut off?)"
 	}
-	sum.Encoding = p.encodingName()
-	slices.Sort(locs)
-	sum.Locations = locs
-	if ref := p.problems.refusal(); ref != nil {
-		return sum, ref
-	}
-	return sum, nil
 }
 
 const (

@@ -180,62 +180,14 @@ func (rr *rowReader) splitQuoted(line string) bool {
 // encoding/csv's readRecord does.
 func (rr *rowReader) quoted(line string, nl bool) ([]string, error) {
 	rr.fields, rr.rec, rr.ends = rr.fields[:0], rr.rec[:0], rr.ends[:0]
-	var err error
-fields:
-	for {
+	var err, fatal error
+	for more := true; more && err == nil; {
 		if line == "" || line[0] != '"' {
-			// An unquoted field.
-			i := strings.IndexByte(line, rr.delim)
-			field := line
-			if i >= 0 {
-				field = line[:i]
-			}
-			if strings.IndexByte(field, '"') >= 0 {
-				err = &rowError{StartLine: rr.start, Err: csv.ErrBareQuote}
-				break fields
-			}
-			rr.rec = append(rr.rec, field...)
-			rr.ends = append(rr.ends, len(rr.rec))
-			if i < 0 {
-				break fields
-			}
-			line = line[i+1:]
-			continue
-		}
-		// A quoted field, possibly over several lines.
-		line = line[1:]
-		for {
-			if i := strings.IndexByte(line, '"'); i >= 0 {
-				rr.rec = append(rr.rec, line[:i]...)
-				line = line[i+1:]
-				switch {
-				case line != "" && line[0] == '"': // "" is a quote
-					rr.rec = append(rr.rec, '"')
-					line = line[1:]
-				case line != "" && line[0] == rr.delim: // the end of the field
-					line = line[1:]
-					rr.ends = append(rr.ends, len(rr.rec))
-					continue fields
-				case line == "": // the end of the row
-					rr.ends = append(rr.ends, len(rr.rec))
-					break fields
-				default: // text after the closing quote
-					err = &rowError{StartLine: rr.start, Err: csv.ErrQuote}
-					break fields
-				}
-				continue
-			}
-			if line == "" && !nl { // the text ends inside the field
-				err = &rowError{StartLine: rr.start, Err: csv.ErrQuote}
-				break fields
-			}
-			rr.rec = append(rr.rec, line...)
-			if nl {
-				rr.rec = append(rr.rec, '\n')
-			}
-			var rerr error
-			if line, nl, rerr = rr.readLine(); rerr != nil && rerr != io.EOF {
-				return nil, rerr
+			line, more, err = rr.unquotedField(line)
+		} else {
+			line, nl, more, err, fatal = rr.quotedField(line[1:], nl)
+			if fatal != nil {
+				return nil, fatal
 			}
 		}
 	}
@@ -246,6 +198,63 @@ fields:
 		prev = end
 	}
 	return rr.fields, err
+}
+
+// unquotedField takes one unquoted field from line: the rest of the line
+// after its delimiter, and whether another field follows.
+func (rr *rowReader) unquotedField(line string) (rest string, more bool, err error) {
+	i := strings.IndexByte(line, rr.delim)
+	field := line
+	if i >= 0 {
+		field = line[:i]
+	}
+	if strings.IndexByte(field, '"') >= 0 {
+		return "", false, &rowError{StartLine: rr.start, Err: csv.ErrBareQuote}
+	}
+	rr.rec = append(rr.rec, field...)
+	rr.ends = append(rr.ends, len(rr.rec))
+	if i < 0 {
+		return "", false, nil
+	}
+	return line[i+1:], true, nil
+}
+
+// quotedField takes one quoted field, whose opening quote line follows,
+// reading more lines while the field goes on: the rest of the last line
+// read (and whether it had a line break), whether another field follows,
+// the row's error (a misplaced quote), and a read error that ends it all.
+func (rr *rowReader) quotedField(line string, nl bool) (rest string, restNL, more bool, err, fatal error) {
+	for {
+		if i := strings.IndexByte(line, '"'); i >= 0 {
+			rr.rec = append(rr.rec, line[:i]...)
+			line = line[i+1:]
+			switch {
+			case line != "" && line[0] == '"': // "" is a quote
+				rr.rec = append(rr.rec, '"')
+				line = line[1:]
+				continue
+			case line != "" && line[0] == rr.delim: // the end of the field
+				rr.ends = append(rr.ends, len(rr.rec))
+				return line[1:], nl, true, nil, nil
+			case line == "": // the end of the row
+				rr.ends = append(rr.ends, len(rr.rec))
+				return "", nl, false, nil, nil
+			default: // text after the closing quote
+				return "", nl, false, &rowError{StartLine: rr.start, Err: csv.ErrQuote}, nil
+			}
+		}
+		if line == "" && !nl { // the text ends inside the field
+			return "", nl, false, &rowError{StartLine: rr.start, Err: csv.ErrQuote}, nil
+		}
+		rr.rec = append(rr.rec, line...)
+		if nl {
+			rr.rec = append(rr.rec, '\n')
+		}
+		var rerr error
+		if line, nl, rerr = rr.readLine(); rerr != nil && rerr != io.EOF {
+			return "", false, false, nil, rerr
+		}
+	}
 }
 
 // readLine returns the next line without its line break (\n, or \r\n), and
