@@ -179,6 +179,18 @@ func (c *Config) FieldErrors() []record.FieldError {
 	add := func(key, format string, args ...any) {
 		errs = append(errs, record.Fieldf(key, format, args...))
 	}
+	c.networkErrors(add)
+	c.limitErrors(add)
+	c.Defender.fieldErrors(add)
+	c.userErrors(add)
+	return errs
+}
+
+// addFunc records one problem at a key path.
+type addFunc func(key, format string, args ...any)
+
+// networkErrors checks listen, passive_ports, public_host and tls.
+func (c *Config) networkErrors(add addFunc) {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "%q is not host:port (use :2121 or 0.0.0.0:2121)", c.Listen)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -208,6 +220,10 @@ func (c *Config) FieldErrors() []record.FieldError {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls", "give both cert_file and key_file, or neither to use a generated certificate")
 	}
+}
+
+// limitErrors checks the size, connection and timeout limits.
+func (c *Config) limitErrors(add addFunc) {
 	if c.MaxFileSize <= 0 {
 		add("max_file_size", "must be more than 0")
 	}
@@ -228,25 +244,11 @@ func (c *Config) FieldErrors() []record.FieldError {
 	if c.ConnectionTimeout.D() < time.Second {
 		add("connection_timeout", "must be at least 1s")
 	}
-	d := c.Defender
-	if d.Threshold < 1 {
-		add("defender.threshold", "must be at least 1")
-	}
-	if d.LoginFailurePoints < 1 {
-		add("defender.login_failure_points", "must be at least 1")
-	}
-	if d.ObservationTime <= 0 {
-		add("defender.observation_time", "must be more than 0")
-	}
-	if d.BanTime <= 0 {
-		add("defender.ban_time", "must be more than 0")
-	}
-	if d.BanTimeGrowth < 1 {
-		add("defender.ban_time_growth", "must be at least 1")
-	}
-	if d.FailureDelay < 0 || d.FailureDelay.D() > time.Minute {
-		add("defender.failure_delay", "must be between 0 and 1m")
-	}
+}
+
+// userErrors checks users: each name valid and unique, each with a bcrypt
+// hash.
+func (c *Config) userErrors(add addFunc) {
 	if len(c.Users) == 0 {
 		add("users", "no user: add one with `storeagent ftp passwd NAME`")
 	}
@@ -273,7 +275,28 @@ func (c *Config) FieldErrors() []record.FieldError {
 			add(key+".password_hash", "is not a bcrypt hash: set it with `storeagent ftp passwd %s`", u.Name)
 		}
 	}
-	return errs
+}
+
+// fieldErrors checks the defender section.
+func (d DefenderConfig) fieldErrors(add addFunc) {
+	if d.Threshold < 1 {
+		add("defender.threshold", "must be at least 1")
+	}
+	if d.LoginFailurePoints < 1 {
+		add("defender.login_failure_points", "must be at least 1")
+	}
+	if d.ObservationTime <= 0 {
+		add("defender.observation_time", "must be more than 0")
+	}
+	if d.BanTime <= 0 {
+		add("defender.ban_time", "must be more than 0")
+	}
+	if d.BanTimeGrowth < 1 {
+		add("defender.ban_time_growth", "must be at least 1")
+	}
+	if d.FailureDelay < 0 || d.FailureDelay.D() > time.Minute {
+		add("defender.failure_delay", "must be between 0 and 1m")
+	}
 }
 
 // parsePortRange reads "50000-50100", or "0" for any free port (0, 0).

@@ -318,15 +318,8 @@ func userExists(db, name string) bool { return exec.Command("getent", db, name).
 // systemctl; the unit is checked with systemd-analyze verify when present.
 func installDeb(t *testing.T, deb string) {
 	t.Helper()
-	if userExists("passwd", "storeagent") || userExists("group", "storeagent") {
-		t.Log("a storeagent user or group exists here already: not installing the .deb")
+	if !debInstallable(t) {
 		return
-	}
-	for _, d := range []string{"/etc/storeagent", "/var/lib/storeagent", "/var/log/storeagent"} {
-		if _, err := os.Lstat(d); err == nil {
-			t.Logf("%s exists here already (an agent installed without the package?): not installing the .deb", d)
-			return
-		}
 	}
 	t.Cleanup(func() {
 		if b, err := exec.Command("dpkg", "-P", "storeagent").CombinedOutput(); err != nil {
@@ -342,6 +335,34 @@ func installDeb(t *testing.T, deb string) {
 	if !strings.Contains(out, "storeagent is installed but not started. It runs as the system user storeagent.") {
 		t.Errorf("got dpkg -i output without the next steps:\n%s", out)
 	}
+	checkInstalled(t)
+	removeAndPurge(t)
+
+	// 2: purge with records in the buffer: the data and its user stay.
+	purgeKeepsData(t, deb)
+}
+
+// debInstallable reports whether this system has no storeagent user, group
+// or folders, so that the .deb can be installed and purged here.
+func debInstallable(t *testing.T) bool {
+	t.Helper()
+	if userExists("passwd", "storeagent") || userExists("group", "storeagent") {
+		t.Log("a storeagent user or group exists here already: not installing the .deb")
+		return false
+	}
+	for _, d := range []string{"/etc/storeagent", "/var/lib/storeagent", "/var/log/storeagent"} {
+		if _, err := os.Lstat(d); err == nil {
+			t.Logf("%s exists here already (an agent installed without the package?): not installing the .deb", d)
+			return false
+		}
+	}
+	return true
+}
+
+// checkInstalled checks the installed package: the binary's version, the
+// storeagent user, the ownership and modes, and the unit.
+func checkInstalled(t *testing.T) {
+	t.Helper()
 	b, err := exec.Command("/usr/bin/storeagent", "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(b), packageVersion) {
 		t.Errorf("got %q, %v from storeagent version, want the version %s", b, err, packageVersion)
@@ -387,6 +408,12 @@ func installDeb(t *testing.T, deb string) {
 		strings.Contains(string(out), "ignoring") || strings.Contains(string(out), "Unknown") {
 		t.Errorf("systemd-analyze verify of the installed unit: %v\n%s", err, out)
 	}
+}
+
+// removeAndPurge removes the installed package, then purges it with no
+// data in the buffer: nothing is left.
+func removeAndPurge(t *testing.T) {
+	t.Helper()
 	// The store's IT puts the token where the sample says; the service
 	// writes its log.
 	if err := os.WriteFile("/etc/storeagent/upstream.token", []byte("secret\n"), 0o640); err != nil {
@@ -413,13 +440,17 @@ func installDeb(t *testing.T, deb string) {
 	if userExists("passwd", "storeagent") || userExists("group", "storeagent") {
 		t.Errorf("the storeagent user or group is left after a purge with no data")
 	}
+}
 
-	// 2: purge with records in the buffer: the data and its user stay.
+// purgeKeepsData installs deb again, writes records into the buffer and
+// purges: the data and its user stay, the configuration goes.
+func purgeKeepsData(t *testing.T, deb string) {
+	t.Helper()
 	dpkg(t, "-i", deb)
 	if err := os.WriteFile("/var/lib/storeagent/buffer.db", []byte("records"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out = dpkg(t, "-P", "storeagent")
+	out := dpkg(t, "-P", "storeagent")
 	if !strings.Contains(out, "storeagent: kept /var/lib/storeagent (it may hold records not yet delivered) and the user storeagent that owns it") {
 		t.Errorf("got dpkg -P output without the kept data:\n%s", out)
 	}

@@ -203,7 +203,12 @@ func buildReceiver(t *testing.T, dir string) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		// Not on PATH: the go command that runs this test exports GOROOT.
+		root := os.Getenv("GOROOT")
+		if root == "" {
+			t.Fatalf("no go tool: %v, and GOROOT is unset", err)
+		}
+		goTool = filepath.Join(root, "bin", "go")
 	}
 	bin := filepath.Join(dir, "tmas-receiver")
 	if runtime.GOOS == "windows" {

@@ -115,7 +115,6 @@ type batch struct {
 	idem    string
 	agent   string
 	body    []byte
-	gzip    bool
 	headers map[string]string // set, or delete when the value is "-"
 }
 

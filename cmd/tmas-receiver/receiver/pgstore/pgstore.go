@@ -191,116 +191,33 @@ func (s *Store) applyOnce(ctx context.Context, nb receiver.NewBatch) (info recei
 		return info, ok, err
 	}
 
-	// Keys in one order for every transaction (by their hash).
-	hashes := map[string][]byte{}
-	byKey := map[string][]receiver.Line{}
-	for _, l := range nb.Lines {
-		if _, ok := hashes[l.Key]; !ok {
-			h := sha256.Sum256([]byte(l.Key))
-			hashes[l.Key] = h[:]
-		}
-		byKey[l.Key] = append(byKey[l.Key], l)
-	}
-	keys := make([]string, 0, len(hashes))
-	for k := range hashes {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return compareBytes(hashes[a], hashes[b]) })
-
-	// First as if every key were new: the keys that are (most of a batch
-	// of new records) are inserted in one statement and locked by it.
-	fresh := receiver.Merge(nb.Agent, nb.Idem, nb.Lines, nil)
-	var ins columns
-	for _, k := range keys {
-		if err := ins.add(hashes[k], k, fresh.Records[k]); err != nil {
-			return info, false, err
-		}
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO records (key_hash, key, rev, line, agent, batch, seen)
-		SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-		ON CONFLICT DO NOTHING RETURNING key`, ins.hash, ins.key, ins.rev, ins.line, ins.agent, ins.batch, ins.seen)
+	g := groupByKey(nb.Lines)
+	inserted, err := insertFresh(ctx, tx, nb, g)
 	if err != nil {
 		return info, false, err
 	}
-	inserted := map[string]bool{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return info, false, err
+	var newLines []receiver.Line
+	var old keyGroups
+	old.hashes, old.byKey = g.hashes, g.byKey
+	for _, k := range g.keys {
+		if inserted[k] {
+			newLines = append(newLines, g.byKey[k]...)
+		} else {
+			old.keys = append(old.keys, k)
 		}
-		inserted[k] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return info, false, err
 	}
 	var c receiver.Change
-	var newLines, oldLines []receiver.Line
-	var oldHashes [][]byte
-	var oldKeys []string
-	for _, k := range keys {
-		if inserted[k] {
-			newLines = append(newLines, byKey[k]...)
-		} else {
-			oldLines = append(oldLines, byKey[k]...)
-			oldHashes = append(oldHashes, hashes[k])
-			oldKeys = append(oldKeys, k)
-		}
-	}
 	nc := receiver.Merge(nb.Agent, nb.Idem, newLines, nil)
 	c.Accepted, c.Duplicates, c.Redelivered = nc.Accepted, nc.Duplicates, nc.Redelivered
 
-	if len(oldKeys) > 0 {
-		// The keys stored before: lock their rows, in order, and merge.
-		rows, err := tx.Query(ctx, `SELECT key, rev, seen FROM records WHERE key_hash = ANY($1) ORDER BY key_hash FOR UPDATE`, oldHashes)
+	if len(old.keys) > 0 {
+		oc, err := mergeStored(ctx, tx, nb, old)
 		if err != nil {
 			return info, false, err
 		}
-		prev := map[string]receiver.Entry{}
-		for rows.Next() {
-			var k, seen string
-			var e receiver.Entry
-			if err := rows.Scan(&k, &e.Rev, &seen); err != nil {
-				rows.Close()
-				return info, false, err
-			}
-			if e.Seen, err = decodeSeen(seen); err != nil {
-				rows.Close()
-				return info, false, fmt.Errorf("record %q: %w", k, err)
-			}
-			prev[k] = e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return info, false, err
-		}
-		if len(prev) != len(oldKeys) {
-			return info, false, errRetry // a row seen by the insert is gone: cannot happen, rows are never deleted
-		}
-		oc := receiver.Merge(nb.Agent, nb.Idem, oldLines, prev)
 		c.Accepted += oc.Accepted
 		c.Duplicates += oc.Duplicates
 		c.Redelivered += oc.Redelivered
-		var upd columns
-		for _, k := range oldKeys {
-			e := oc.Records[k]
-			if e.Rev == prev[k].Rev {
-				e.Line, e.Agent, e.Batch = nil, "", "" // kept as stored: not sent
-			}
-			if err := upd.add(hashes[k], k, e); err != nil {
-				return info, false, err
-			}
-		}
-		// Only a higher rev replaces the line (the rows read hold no line).
-		if _, err := tx.Exec(ctx, `UPDATE records r SET rev = u.rev, seen = u.seen,
-				line = CASE WHEN u.rev > r.rev THEN u.line ELSE r.line END,
-				agent = CASE WHEN u.rev > r.rev THEN u.agent ELSE r.agent END,
-				batch = CASE WHEN u.rev > r.rev THEN u.batch ELSE r.batch END
-			FROM unnest($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(key_hash, rev, line, agent, batch, seen)
-			WHERE r.key_hash = u.key_hash`, upd.hash, upd.rev, upd.line, upd.agent, upd.batch, upd.seen); err != nil {
-			return info, false, err
-		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE batches SET accepted = $3, duplicates = $4, redelivered = $5 WHERE agent = $1 AND idem = $2`,
 		nb.Agent, nb.Idem, c.Accepted, c.Duplicates, c.Redelivered); err != nil {
@@ -315,6 +232,129 @@ func (s *Store) applyOnce(ctx context.Context, nb receiver.NewBatch) (info recei
 		return info, false, err
 	}
 	return receiver.BatchInfo{Hash: nb.Hash, Accepted: c.Accepted, Duplicates: c.Duplicates, Redelivered: c.Redelivered, StoredAt: at}, false, nil
+}
+
+// keyGroups are a batch's lines by key, the keys in one order for every
+// transaction (by their hash).
+type keyGroups struct {
+	keys   []string
+	hashes map[string][]byte
+	byKey  map[string][]receiver.Line
+}
+
+func groupByKey(lines []receiver.Line) keyGroups {
+	g := keyGroups{hashes: map[string][]byte{}, byKey: map[string][]receiver.Line{}}
+	for _, l := range lines {
+		if _, ok := g.hashes[l.Key]; !ok {
+			h := sha256.Sum256([]byte(l.Key))
+			g.hashes[l.Key] = h[:]
+		}
+		g.byKey[l.Key] = append(g.byKey[l.Key], l)
+	}
+	g.keys = make([]string, 0, len(g.hashes))
+	for k := range g.hashes {
+		g.keys = append(g.keys, k)
+	}
+	slices.SortFunc(g.keys, func(a, b string) int { return compareBytes(g.hashes[a], g.hashes[b]) })
+	return g
+}
+
+// insertFresh inserts every key of g as if it were new: the keys that are
+// (most of a batch of new records) are inserted in one statement and
+// locked by it. It returns the keys inserted.
+func insertFresh(ctx context.Context, tx pgx.Tx, nb receiver.NewBatch, g keyGroups) (map[string]bool, error) {
+	fresh := receiver.Merge(nb.Agent, nb.Idem, nb.Lines, nil)
+	var ins columns
+	for _, k := range g.keys {
+		if err := ins.add(g.hashes[k], k, fresh.Records[k]); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO records (key_hash, key, rev, line, agent, batch, seen)
+		SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+		ON CONFLICT DO NOTHING RETURNING key`, ins.hash, ins.key, ins.rev, ins.line, ins.agent, ins.batch, ins.seen)
+	if err != nil {
+		return nil, err
+	}
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		inserted[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// mergeStored merges the lines of the keys stored before (old.keys): it
+// locks their rows, in order, merges, and writes what changed.
+func mergeStored(ctx context.Context, tx pgx.Tx, nb receiver.NewBatch, old keyGroups) (receiver.Change, error) {
+	var oldLines []receiver.Line
+	var oldHashes [][]byte
+	for _, k := range old.keys {
+		oldLines = append(oldLines, old.byKey[k]...)
+		oldHashes = append(oldHashes, old.hashes[k])
+	}
+	prev, err := lockStored(ctx, tx, oldHashes)
+	if err != nil {
+		return receiver.Change{}, err
+	}
+	if len(prev) != len(old.keys) {
+		return receiver.Change{}, errRetry // a row seen by the insert is gone: cannot happen, rows are never deleted
+	}
+	oc := receiver.Merge(nb.Agent, nb.Idem, oldLines, prev)
+	var upd columns
+	for _, k := range old.keys {
+		e := oc.Records[k]
+		if e.Rev == prev[k].Rev {
+			e.Line, e.Agent, e.Batch = nil, "", "" // kept as stored: not sent
+		}
+		if err := upd.add(old.hashes[k], k, e); err != nil {
+			return receiver.Change{}, err
+		}
+	}
+	// Only a higher rev replaces the line (the rows read hold no line).
+	if _, err := tx.Exec(ctx, `UPDATE records r SET rev = u.rev, seen = u.seen,
+			line = CASE WHEN u.rev > r.rev THEN u.line ELSE r.line END,
+			agent = CASE WHEN u.rev > r.rev THEN u.agent ELSE r.agent END,
+			batch = CASE WHEN u.rev > r.rev THEN u.batch ELSE r.batch END
+		FROM unnest($1::bytea[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(key_hash, rev, line, agent, batch, seen)
+		WHERE r.key_hash = u.key_hash`, upd.hash, upd.rev, upd.line, upd.agent, upd.batch, upd.seen); err != nil {
+		return receiver.Change{}, err
+	}
+	return oc, nil
+}
+
+// lockStored reads and locks the rows of hashes, in key_hash order.
+func lockStored(ctx context.Context, tx pgx.Tx, hashes [][]byte) (map[string]receiver.Entry, error) {
+	rows, err := tx.Query(ctx, `SELECT key, rev, seen FROM records WHERE key_hash = ANY($1) ORDER BY key_hash FOR UPDATE`, hashes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	prev := map[string]receiver.Entry{}
+	for rows.Next() {
+		var k, seen string
+		var e receiver.Entry
+		if err := rows.Scan(&k, &e.Rev, &seen); err != nil {
+			return nil, err
+		}
+		if e.Seen, err = decodeSeen(seen); err != nil {
+			return nil, fmt.Errorf("record %q: %w", k, err)
+		}
+		prev[k] = e
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return prev, nil
 }
 
 // columns are rows of records as arrays, for unnest.
