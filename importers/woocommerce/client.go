@@ -159,7 +159,7 @@ func (c *client) get(ctx context.Context, path string, q url.Values) (reply, err
 		if attempt >= c.maxAttempts {
 			return reply{}, &Error{Msg: fmt.Sprintf("woocommerce: %s kept failing after %d attempts (last: %s); the next run tries again", c.where(path), attempt, last), Fix: "check that the shop is online and reachable from this machine"}
 		}
-		c.log.Debug("woocommerce: retrying", "path", path, "attempt", attempt, "wait", wait, "cause", last)
+		c.log.Debug("retrying", "path", path, "attempt", attempt, "wait", wait, "cause", last)
 		if err := c.sleep(ctx, wait); err != nil {
 			return reply{}, err
 		}

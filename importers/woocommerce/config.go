@@ -228,10 +228,26 @@ func (c *Config) Validate() error {
 // FieldErrors lists every problem, each at its key inside the
 // `woocommerce:` section, without reading secrets or calling the shop.
 func (c *Config) FieldErrors() []record.FieldError {
-	var errs []record.FieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, record.Fieldf(key, format, args...))
-	}
+	var errs fieldErrors
+	c.checkSite(&errs)
+	c.checkCredentials(&errs)
+	c.checkLocations(&errs)
+	c.checkOrders(&errs)
+	c.checkTiming(&errs)
+	return errs
+}
+
+// fieldErrors collects a section's problems in the order they are found.
+type fieldErrors []record.FieldError
+
+func (e *fieldErrors) bad(key, format string, args ...any) {
+	*e = append(*e, record.Fieldf(key, format, args...))
+}
+
+// checkSite checks url and base_url, and that credentials never travel in
+// clear text, except to a loopback proxy.
+func (c *Config) checkSite(errs *fieldErrors) {
+	bad := errs.bad
 	siteOK := false
 	switch u, err := url.Parse(c.URL); {
 	case c.URL == "":
@@ -248,21 +264,28 @@ func (c *Config) FieldErrors() []record.FieldError {
 			bad("base_url", "%q is not an http(s) URL", c.BaseURL)
 		}
 	}
-	// Credentials never travel in clear text, except to a loopback proxy.
-	if siteOK || c.BaseURL != "" {
-		if u, err := url.Parse(c.APIBase()); err == nil && u.Scheme == "http" {
-			key := "url"
-			if c.BaseURL != "" {
-				key = "base_url"
-			}
-			switch {
-			case c.Auth == AuthQuery:
-				bad("auth", "query puts the consumer key and secret in the address: it is refused over plain HTTP (%s); use an https:// address", c.APIBase())
-			case !isLoopback(u.Hostname()):
-				bad(key, "%q is plain HTTP: WooCommerce accepts API keys only over HTTPS (and they would travel in clear text); use https://", c.APIBase())
-			}
-		}
+	if !siteOK && c.BaseURL == "" {
+		return
 	}
+	u, err := url.Parse(c.APIBase())
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	key := "url"
+	if c.BaseURL != "" {
+		key = "base_url"
+	}
+	switch {
+	case c.Auth == AuthQuery:
+		bad("auth", "query puts the consumer key and secret in the address: it is refused over plain HTTP (%s); use an https:// address", c.APIBase())
+	case !isLoopback(u.Hostname()):
+		bad(key, "%q is plain HTTP: WooCommerce accepts API keys only over HTTPS (and they would travel in clear text); use https://", c.APIBase())
+	}
+}
+
+// checkCredentials checks the consumer key and secret references and auth.
+func (c *Config) checkCredentials(errs *fieldErrors) {
+	bad := errs.bad
 	for _, r := range []struct {
 		key string
 		ref record.SecretRef
@@ -287,6 +310,11 @@ func (c *Config) FieldErrors() []record.FieldError {
 	default:
 		bad("auth", "%q must be header (HTTP Basic) or query (key and secret in the query string)", c.Auth)
 	}
+}
+
+// checkLocations checks location, location_meta_key and location_by_meta.
+func (c *Config) checkLocations(errs *fieldErrors) {
+	bad := errs.bad
 	if c.Location == "" && c.LocationMetaKey == "" {
 		bad("location", `is required: the TMAS location web orders are counted at (e.g. location: "0421")`)
 	}
@@ -301,6 +329,12 @@ func (c *Config) FieldErrors() []record.FieldError {
 			bad("location_by_meta", "%q: %q: both the meta value and the TMAS location must be given", v, id)
 		}
 	}
+}
+
+// checkOrders checks which orders count and how: sale_statuses, date_type
+// and fees.
+func (c *Config) checkOrders(errs *fieldErrors) {
+	bad := errs.bad
 	if len(c.SaleStatuses) == 0 {
 		bad("sale_statuses", "must name at least one status (e.g. [completed, processing])")
 	}
@@ -322,6 +356,11 @@ func (c *Config) FieldErrors() []record.FieldError {
 	default:
 		bad("fees", "%q must be include or exclude", c.Fees)
 	}
+}
+
+// checkTiming checks the schedule, the windows, the prefix and the page size.
+func (c *Config) checkTiming(errs *fieldErrors) {
+	bad := errs.bad
 	if _, err := cron.ParseStandard(c.Schedule); err != nil {
 		bad("schedule", "%q is not a cron schedule (minute hour day month weekday, e.g. %q): %v", c.Schedule, DefaultSchedule, err)
 	}
@@ -346,7 +385,6 @@ func (c *Config) FieldErrors() []record.FieldError {
 	if c.PageSize < 1 || c.PageSize > MaxPageSize {
 		bad("page_size", "%d is out of range (1 to %d)", c.PageSize, MaxPageSize)
 	}
-	return errs
 }
 
 // OwnLocations are the section's location mappings for the agent's

@@ -270,27 +270,11 @@ func (i *Importer) page(ctx context.Context, cur *cursor) (record.Page, error) {
 	if err != nil {
 		return record.Page{}, err
 	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(rep.body, &raws); err != nil {
-		return record.Page{}, &Error{Msg: fmt.Sprintf("woocommerce: %s answered something that is not a list of orders: %v", i.c.where("/wc/v3/orders"), err), kind: ErrNotJSON,
-			Fix: "a plugin may be altering the REST API's answers"}
+	orders, notes, err := i.decodeOrders(rep.body)
+	if err != nil {
+		return record.Page{}, err
 	}
-	var page record.Page
-	orders := make([]apiOrder, 0, len(raws))
-	for _, raw := range raws {
-		var o apiOrder
-		if err := json.Unmarshal(raw, &o); err != nil {
-			// One unreadable order must not stop the shop's import: it is
-			// named in the log and skipped.
-			var id struct {
-				ID json.RawMessage `json:"id"`
-			}
-			_ = json.Unmarshal(raw, &id)
-			page.Notes = append(page.Notes, fmt.Sprintf("order %s could not be read (%v): not imported", strings.Trim(string(id.ID), `"`), err))
-			continue
-		}
-		orders = append(orders, o)
-	}
+	page := record.Page{Notes: notes}
 	skipped := map[string]int{}
 	var last time.Time
 	for _, o := range orders {
@@ -317,12 +301,7 @@ func (i *Importer) page(ctx context.Context, cur *cursor) (record.Page, error) {
 			return record.Page{}, err
 		}
 		page.Notes = append(page.Notes, notes...)
-		for _, r := range recs {
-			if cur.Backfill && (r.OccurredAt.Before(cur.Since) || !r.OccurredAt.Before(cur.Until)) {
-				continue
-			}
-			page.Records = append(page.Records, r)
-		}
+		page.Records = append(page.Records, cur.inBackfill(recs)...)
 	}
 	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
 		n := skipped[reason]
@@ -357,6 +336,44 @@ func (i *Importer) page(ctx context.Context, cur *cursor) (record.Page, error) {
 	i.nextPhase(cur)
 	page.More = cur.Phase != phaseIdle && cur.Phase != phaseDone
 	return page, nil
+}
+
+// inBackfill keeps the records a backfill asks for: those that occurred in
+// [Since, Until). Outside a backfill it keeps them all.
+func (c *cursor) inBackfill(recs []record.Record) []record.Record {
+	var out []record.Record
+	for _, r := range recs {
+		if c.Backfill && (r.OccurredAt.Before(c.Since) || !r.OccurredAt.Before(c.Until)) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// decodeOrders reads a page of orders. One unreadable order must not stop
+// the shop's import: it is named in a note and skipped.
+func (i *Importer) decodeOrders(body []byte) ([]apiOrder, []string, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, nil, &Error{Msg: fmt.Sprintf("woocommerce: %s answered something that is not a list of orders: %v", i.c.where("/wc/v3/orders"), err), kind: ErrNotJSON,
+			Fix: "a plugin may be altering the REST API's answers"}
+	}
+	var notes []string
+	orders := make([]apiOrder, 0, len(raws))
+	for _, raw := range raws {
+		var o apiOrder
+		if err := json.Unmarshal(raw, &o); err != nil {
+			var id struct {
+				ID json.RawMessage `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			notes = append(notes, fmt.Sprintf("order %s could not be read (%v): not imported", strings.Trim(string(id.ID), `"`), err))
+			continue
+		}
+		orders = append(orders, o)
+	}
+	return orders, notes, nil
 }
 
 // nextPhase moves the cursor past a finished pass.

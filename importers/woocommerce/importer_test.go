@@ -418,3 +418,31 @@ func TestBackfillReached(t *testing.T) {
 		t.Errorf("reached (-want +got):\n%s", diff)
 	}
 }
+
+// A cash-on-delivery order is a sale not yet paid; when the shop marks it
+// paid two days later, the next run sends it again with paid=true at a
+// higher revision (its date_modified), at the time it was placed.
+func TestOrderPaidLater(t *testing.T) {
+	f := newFixture(t, woocommercetest.Options{}, nil)
+	created := at("2026-11-19T15:00:00Z")
+	cod := f.srv.AddOrder(woocommercetest.Order{Status: "processing", Created: created, Lines: []woocommercetest.Line{{Name: "Mug", Qty: 1, Price: "10.00"}}})
+	line := func(r record.Record) string {
+		return fmt.Sprintf("%s %s %s %s %d %v", r.Key, r.Kind, r.NetSales, r.OccurredAt.Format(time.RFC3339), r.RevHint, r.Paid)
+	}
+	first, _, cur := f.run(t, nil)
+	paid := at("2026-11-21T18:00:00Z")
+	f.clk.Set(paid.Add(time.Hour))
+	f.srv.MarkPaid(cod, paid)
+	second, _, _ := f.run(t, cur)
+	var got []string
+	for _, r := range append(first, second...) {
+		got = append(got, line(r))
+	}
+	want := []string{
+		fmt.Sprintf("woocommerce:shop.example.com:order:%d sale 10.00 2026-11-19T10:00:00-05:00 %d false", cod, created.UnixMilli()),
+		fmt.Sprintf("woocommerce:shop.example.com:order:%d sale 10.00 2026-11-19T10:00:00-05:00 %d true", cod, paid.UnixMilli()),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

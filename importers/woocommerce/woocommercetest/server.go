@@ -471,100 +471,136 @@ func (s *Server) date(q url.Values, name string) (time.Time, bool, error) {
 			return t, true, nil
 		}
 	}
-	return time.Time{}, false, fmt.Errorf("Invalid parameter(s): %s", name)
+	return time.Time{}, false, fmt.Errorf("%s %q is not a date", name, v)
 }
 
 var orderbys = []string{"date", "id", "include", "title", "slug"}
 
-func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	perPage, page := 10, 1
+// listQuery is a parsed GET /wc/v3/orders query.
+type listQuery struct {
+	perPage, page int
+	orderby       string
+	desc          bool
+	statuses      []string
+	// bounds are modified_after, modified_before, after and before; has
+	// says which were given.
+	bounds [4]time.Time
+	has    [4]bool
+}
+
+// parseList reads a list query as WooCommerce does; on a bad parameter it
+// returns that parameter's name.
+func (s *Server) parseList(q url.Values) (listQuery, string) {
+	l := listQuery{perPage: 10, page: 1, orderby: "date", statuses: []string{"any"}}
 	if v := q.Get("per_page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			wpErr(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): per_page")
-			return
+			return l, "per_page"
 		}
-		perPage = n
+		l.perPage = n
 	}
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			wpErr(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): page")
-			return
+			return l, "page"
 		}
-		page = n
+		l.page = n
 	}
-	orderby := q.Get("orderby")
-	if orderby == "" {
-		orderby = "date"
+	if v := q.Get("orderby"); v != "" {
+		l.orderby = v
 	}
-	if !slices.Contains(orderbys, orderby) {
-		wpErr(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): orderby")
-		return
+	if !slices.Contains(orderbys, l.orderby) {
+		return l, "orderby"
 	}
-	desc := q.Get("order") != "asc"
-	statuses := []string{"any"}
+	l.desc = q.Get("order") != "asc"
 	if v := q.Get("status"); v != "" {
-		statuses = strings.Split(v, ",")
+		l.statuses = strings.Split(v, ",")
 	}
-	var bounds [4]time.Time
-	var has [4]bool
 	for k, name := range []string{"modified_after", "modified_before", "after", "before"} {
 		t, ok, err := s.date(q, name)
 		if err != nil {
-			wpErr(w, http.StatusBadRequest, "rest_invalid_param", err.Error())
-			return
+			return l, name
 		}
-		bounds[k], has[k] = t, ok
+		l.bounds[k], l.has[k] = t, ok
 	}
 	if s.opts.IgnoreModifiedFilters {
-		has[0], has[1] = false, false
+		l.has[0], l.has[1] = false, false
+	}
+	return l, ""
+}
+
+// matches says whether an order is in a list query's statuses and bounds.
+func (l *listQuery) matches(o *order) bool {
+	st := o.Status
+	if o.trashed {
+		st = "trash"
+	}
+	match := false
+	for _, want := range l.statuses {
+		match = match || want == st || (want == "any" && st != "trash")
+	}
+	created := o.Created.UTC().Truncate(time.Second)
+	switch {
+	case !match:
+	case l.has[0] && !o.modified.After(l.bounds[0]):
+	case l.has[1] && !o.modified.Before(l.bounds[1]):
+	case l.has[2] && !created.After(l.bounds[2]):
+	case l.has[3] && !created.Before(l.bounds[3]):
+	default:
+		return true
+	}
+	return false
+}
+
+// compare orders two orders as the query's orderby and order ask, by id
+// among equals.
+func (l *listQuery) compare(a, b *order) int {
+	c := 0
+	if l.orderby == "date" {
+		c = a.Created.Truncate(time.Second).Compare(b.Created.Truncate(time.Second))
+	}
+	if c == 0 {
+		c = int(a.id - b.id)
+	}
+	if l.desc {
+		c = -c
+	}
+	return c
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	l, bad := s.parseList(q)
+	if bad != "" {
+		wpErr(w, http.StatusBadRequest, "rest_invalid_param", "Invalid parameter(s): "+bad)
+		return
 	}
 	var list []*order
 	for _, o := range s.orders {
-		st := o.Status
-		if o.trashed {
-			st = "trash"
-		}
-		match := false
-		for _, want := range statuses {
-			match = match || want == st || (want == "any" && st != "trash")
-		}
-		created := o.Created.UTC().Truncate(time.Second)
-		switch {
-		case !match:
-		case has[0] && !o.modified.After(bounds[0]):
-		case has[1] && !o.modified.Before(bounds[1]):
-		case has[2] && !created.After(bounds[2]):
-		case has[3] && !created.Before(bounds[3]):
-		default:
+		if l.matches(o) {
 			list = append(list, o)
 		}
 	}
-	slices.SortFunc(list, func(a, b *order) int {
-		c := 0
-		if orderby == "date" {
-			c = a.Created.Truncate(time.Second).Compare(b.Created.Truncate(time.Second))
-		}
-		if c == 0 {
-			c = int(a.id - b.id)
-		}
-		if desc {
-			c = -c
-		}
-		return c
-	})
+	slices.SortFunc(list, l.compare)
 	total := len(list)
-	pages := (total + perPage - 1) / perPage
-	from := min((page-1)*perPage, total)
-	to := min(from+perPage, total)
+	pages := (total + l.perPage - 1) / l.perPage
+	from := min((l.page-1)*l.perPage, total)
+	to := min(from+l.perPage, total)
 	out := make([]map[string]any, 0, to-from)
 	for _, o := range list[from:to] {
 		out = append(out, s.orderJSON(o))
 	}
 	w.Header().Set("X-WP-Total", strconv.Itoa(total))
 	w.Header().Set("X-WP-TotalPages", strconv.Itoa(pages))
+	if links := s.pageLinks(q, l.page, pages); len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	writeJSON(w, out)
+}
+
+// pageLinks are the Link header's prev and next pages, with the query
+// (less the credentials) of the request.
+func (s *Server) pageLinks(q url.Values, page, pages int) []string {
 	var links []string
 	link := func(p int, rel string) {
 		q2 := url.Values{}
@@ -582,10 +618,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 	if page < pages {
 		link(page+1, "next")
 	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
-	writeJSON(w, out)
+	return links
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
