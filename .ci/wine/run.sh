@@ -64,7 +64,7 @@ printf '{"Replace":{"%s":"%s"}}\n' "$at" "$work/overlay/at_windows.go" >"$work/o
 # 4. The test binaries. Each runs in its package folder, as go test does.
 # -test.skip names tests that are right on Windows but cannot work under
 # Wine, each with the reason:
-skip_staffcsv='^TestResolverAgreesWithResolve$'
+skip_staffcsv='^(TestResolverAgreesWithResolve|TestResolveAroundTransitions)$'
 #   CPU-bound (a million wall times), nothing Windows-specific; under Wine
 #   the runtime's thread suspension for GC preemption makes it take minutes.
 skip_ftpd='^TestAbortedUploadNeverImported$/^connection_reset$'
