@@ -74,9 +74,10 @@ func TestOutageEverythingArrivesOnce(t *testing.T) {
 	// 1. Headquarters is down: records wait, the reason is visible.
 	dropFile("down1.csv", 30)
 	dropFile("down2.csv", 30)
-	waitFor(t, "the forwarder to report the outage", 30*time.Second, func() bool {
+	waitFor(t, "both files queued and the forwarder reporting the outage", 30*time.Second, func() bool {
 		f := forwarder()
-		return f["state"] == "retrying" && strings.Contains(fmt.Sprint(f["last_error"]), "could not be reached")
+		b, _ := s.status()["buffer"].(map[string]any)
+		return b["queued"] == float64(60) && f["state"] == "retrying" && strings.Contains(fmt.Sprint(f["last_error"]), "could not be reached")
 	})
 	out, _ := cli(t, agentBin, "status", "--config", s.config)
 	for _, w := range []string{"60 records waiting", "headquarters could not be reached"} {
