@@ -52,20 +52,25 @@ func (b Backoff) Exact(attempt int) time.Duration {
 // ("Wed, 02 Dec 2026 16:30:00 GMT"), relative to now. It is zero when the
 // value is absent, unreadable, or already past.
 func After(v string, now time.Time) time.Duration {
+	d, _ := Parse(v, now)
+	return d
+}
+
+// Parse is After that also says whether the value was readable at all, for
+// callers that treat "retry now" and "no Retry-After" differently. A
+// negative number of seconds or a date already past reads as zero.
+func Parse(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0
+		return 0, false
 	}
 	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
+		return time.Duration(max(n, 0)) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
+		return max(t.Sub(now), 0), true
 	}
-	return 0
+	return 0, false
 }
 
 // Sleep waits d or until ctx ends, whichever comes first; it returns the

@@ -45,6 +45,23 @@ func TestAfter(t *testing.T) {
 	}
 }
 
+func TestParseSaysWhetherReadable(t *testing.T) {
+	now := time.Date(2026, 12, 2, 16, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false}, {"soon", 0, false}, {"0", 0, true}, {"-5", 0, true}, {"7", 7 * time.Second, true},
+		{"Wed, 02 Dec 2026 16:29:00 GMT", 0, true},
+		{"Wed, 02 Dec 2026 16:30:42 GMT", 42 * time.Second, true},
+	} {
+		if got, ok := Parse(tc.in, now); got != tc.want || ok != tc.ok {
+			t.Errorf("Parse(%q) = %v, %v, want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 func TestSleep(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()

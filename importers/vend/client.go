@@ -265,15 +265,8 @@ func (c *client) pace(ctx context.Context) error {
 // as seconds, waiting at least 1 s once it is readable (a date just past, a
 // sub-second rest). Zero when absent or unreadable.
 func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if d := retry.After(v, now); d > 0 {
+	if d, ok := retry.Parse(v, now); ok {
 		return max(d, time.Second)
-	}
-	if _, err := strconv.Atoi(v); err == nil {
-		return time.Second
-	}
-	if _, err := http.ParseTime(v); err == nil {
-		return time.Second
 	}
 	return 0
 }
