@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -421,19 +423,10 @@ func (i *Importer) take(orders []gOrder, st *cursorState, page *record.Page) {
 			unmapped[out.unmapped]++
 		}
 	}
-	for _, id := range sortedKeys(unmapped) {
+	for _, id := range slices.Sorted(maps.Keys(unmapped)) {
 		page.Counted = append(page.Counted, record.CountedNote{Count: unmapped[id], Text: fmt.Sprintf("POS order(s) at Shopify location %s not imported: that location is not in the locations mapping (map a TMAS location to shopify: %q if it is one of this agent's stores)",
 			id, numericID(id))})
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func nilIfEmpty(s string) any {
@@ -717,7 +710,7 @@ func (i *Importer) Check(ctx context.Context) []record.Finding {
 		names = append(names, fmt.Sprintf("%s %q", numericID(l.id), l.name))
 	}
 	mapped := map[string]bool{}
-	ids := sortedKeys(i.bindings)
+	ids := slices.Sorted(maps.Keys(i.bindings))
 	sort.Slice(ids, func(a, b int) bool { return i.bindings[ids[a]].location < i.bindings[ids[b]].location })
 	for _, id := range ids {
 		b := i.bindings[id]

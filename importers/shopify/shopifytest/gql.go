@@ -3,6 +3,8 @@ package shopifytest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -724,7 +726,7 @@ func (e *gqlError) MarshalJSON() ([]byte, error) {
 	if e.Code != "" {
 		ext = append(ext, kv{"code", e.Code})
 	}
-	for _, k := range sortedKeys(e.Extra) {
+	for _, k := range slices.Sorted(maps.Keys(e.Extra)) {
 		ext = append(ext, kv{k, e.Extra[k]})
 	}
 	if len(ext) > 0 {

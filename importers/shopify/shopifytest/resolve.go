@@ -1,6 +1,8 @@
 package shopifytest
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,7 +92,7 @@ func (q *queryRun) shopObj() *obj {
 
 func (q *queryRun) scopeObjs() []*obj {
 	var out []*obj
-	for _, sc := range sortedKeys(q.s.scopes) {
+	for _, sc := range slices.Sorted(maps.Keys(q.s.scopes)) {
 		out = append(out, &obj{typ: "AccessScope", f: map[string]any{"handle": sc, "description": ""}})
 	}
 	return out

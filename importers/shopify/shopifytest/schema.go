@@ -2,7 +2,6 @@ package shopifytest
 
 import (
 	"encoding/json"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -258,13 +257,4 @@ func (o ordered) get(k string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net/http"
@@ -347,7 +348,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.issued[tok] = s.opts.Clock.Now().Add(s.opts.TokenTTL)
 	s.stats.TokensIssued++
 	s.lastIssued = tok
-	scopes := sortedKeys(s.scopes)
+	scopes := slices.Sorted(maps.Keys(s.scopes))
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "scope": strings.Join(scopes, ","),
 		"expires_in": int(s.opts.TokenTTL / time.Second)})
 }
